@@ -968,9 +968,7 @@ connection_closed_cb (JstpConnection *connection,
         jstp_dispatch_new_subscription (JSTP_METHOD_RELEASE, sub->pattern);
 
       trigger_subscription_observers (self, release);
-      jstp_subscription_unref (sub);
     }
-  g_ptr_array_set_size (subscriptions, 0);
 
   /* Transactions waiting on it get 502; those that came from it lose their
    * way back. */

@@ -93,25 +93,22 @@ append_node (GString   *out,
 
     case JSON_NODE_OBJECT:
       {
-        JsonObjectIter iter;
-        const char *name;
-        JsonNode *member;
-        gboolean first = TRUE;
+        JsonObject *object = json_node_get_object (node);
+        g_autoptr(GList) names = json_object_get_members (object);
+        gboolean ok = TRUE;
 
+        /* get_members keeps insertion order; the iterator would not. */
         g_string_append_c (out, '{');
-        json_object_iter_init (&iter, json_node_get_object (node));
-        while (json_object_iter_next (&iter, &name, &member))
+        for (GList *l = names; l != NULL && ok; l = l->next)
           {
-            if (!first)
+            if (l != names)
               g_string_append_c (out, ',');
-            first = FALSE;
-            jstp_json_append_string (out, name, -1);
+            jstp_json_append_string (out, l->data, -1);
             g_string_append_c (out, ':');
-            if (!append_node (out, member, depth + 1, error))
-              return FALSE;
+            ok = append_node (out, json_object_get_member (object, l->data), depth + 1, error);
           }
         g_string_append_c (out, '}');
-        return TRUE;
+        return ok;
       }
 
     default:
