@@ -2,7 +2,7 @@
 /* jstp-pattern.h: endpoint patterns (spec section 4). */
 #pragma once
 
-#include <glib.h>
+#include <glib-object.h>
 #include "jstp-json.h"
 
 G_BEGIN_DECLS
@@ -47,6 +47,8 @@ typedef enum {
 
 typedef struct _JstpPattern JstpPattern;
 
+#define JSTP_TYPE_PATTERN (jstp_pattern_get_type ())
+
 GType        jstp_pattern_get_type        (void) G_GNUC_CONST;
 
 /**
@@ -54,7 +56,8 @@ GType        jstp_pattern_get_type        (void) G_GNUC_CONST;
  * @method: a method name (any case) or `*`
  * @resource: (array length=n_resource): the resource pattern's elements
  * @mode: strict refuses the illegal forms of section 4; quirks normalises them
- * @error: set to a %JSTP_ERROR (status 400) naming the offending element
+ * @error: set to a %JSTP_ERROR naming the offending element (counted from 0):
+ *   status 400 for a bad resource pattern, 405 for an unknown method
  *
  * Returns: (transfer full) (nullable): a new pattern
  */
@@ -78,7 +81,8 @@ JstpPatternElementKind
 /* Literal text of a literal element (escape removed), capture name of a capture. */
 const char  *jstp_pattern_get_element_value (const JstpPattern *pattern,
                                            guint                index);
-/* Number of leading literal elements: what the subscription index keys on. */
+/* Number of leading literal elements. (The subscription index keys on the
+ * whole head before the first `...`, wildcards included.) */
 guint        jstp_pattern_get_literal_prefix_length (const JstpPattern *pattern);
 
 gboolean     jstp_pattern_equal           (const JstpPattern   *a,
@@ -98,7 +102,16 @@ gboolean     jstp_pattern_match           (const JstpPattern   *pattern,
                                            guint                n_resource,
                                            JstpCaptures        *captures);
 
-/* Lookup by name; NULL when absent. */
+/* jstp_pattern_match(), adding to @n_comparisons the number of element
+ * comparisons it made: lets tests check the linear bound without timing. */
+gboolean     jstp_pattern_match_counted   (const JstpPattern   *pattern,
+                                           const char          *method,
+                                           const JstpElement   *resource,
+                                           guint                n_resource,
+                                           JstpCaptures        *captures,
+                                           guint64             *n_comparisons);
+
+/* Lookup by name (the first capture of that name); NULL when absent. */
 const JstpElement *jstp_captures_lookup   (const JstpCaptures  *captures,
                                            const char          *name);
 

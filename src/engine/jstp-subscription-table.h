@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /* jstp-subscription-table.h: the engine's index of BINDs.
  *
- * Keyed by method and by the literal prefix of each pattern (a trie over
- * resource elements), so routing one dispatch visits only the subscriptions
- * that can match it, whatever the size of the table. */
+ * Keyed by method and by the head of each pattern (a trie over resource
+ * elements: the elements before the first `...`, literals by their text,
+ * `*` and `:name` as one wildcard edge), so routing one dispatch visits only
+ * the subscriptions that can match it, whatever the size of the table.
+ * Patterns that start with `...` are the exception: they are tried against
+ * every dispatch of their method. */
 #pragma once
 
 #include <glib.h>
@@ -68,6 +71,12 @@ GPtrArray             *jstp_subscription_table_steal_owner (JstpSubscriptionTabl
 guint                  jstp_subscription_table_count_owner (JstpSubscriptionTable *table,
                                                           gpointer               owner);
 guint                  jstp_subscription_table_get_size  (JstpSubscriptionTable *table);
+/* Nodes of the index, for tests and diagnostics: it shrinks back as
+ * subscriptions go. */
+guint                  jstp_subscription_table_get_n_nodes (JstpSubscriptionTable *table);
+/* Patterns tried against dispatches since the table was made, for tests,
+ * benchmarks and diagnostics: shows how few the index lets through. */
+guint64                jstp_subscription_table_get_n_tested (JstpSubscriptionTable *table);
 
 /**
  * jstp_subscription_table_collect:
@@ -76,6 +85,7 @@ guint                  jstp_subscription_table_get_size  (JstpSubscriptionTable 
  *   jstp_match_clear()
  *
  * Collects before anyone is called, so callbacks may bind and unbind freely.
+ * Matches are appended in the order their subscriptions were added.
  * Returns: the number of matches appended
  */
 guint                  jstp_subscription_table_collect   (JstpSubscriptionTable *table,
