@@ -15,6 +15,7 @@ typedef struct
   guint64 dispatches_in;
   guint64 dispatches_out;
   GString *scratch;          /* reused for serialising: no allocation per send */
+  guint close_status;
 } JstpConnectionPrivate;
 
 G_DEFINE_ABSTRACT_TYPE_WITH_PRIVATE (JstpConnection, jstp_connection, G_TYPE_OBJECT)
@@ -149,6 +150,7 @@ jstp_connection_init (JstpConnection *self)
   JstpConnectionPrivate *priv = jstp_connection_get_instance_private (self);
 
   priv->scratch = g_string_sized_new (512);
+  priv->close_status = 502;
 }
 
 JstpEngine *
@@ -295,19 +297,38 @@ jstp_connection_get_dispatches_out (JstpConnection *self)
   return priv->dispatches_out;
 }
 
-void
+gboolean
 jstp_connection_deliver (JstpConnection *self,
                          const char     *text,
                          gsize           length)
 {
   JstpConnectionPrivate *priv = jstp_connection_get_instance_private (self);
 
-  g_return_if_fail (JSTP_IS_CONNECTION (self));
+  g_return_val_if_fail (JSTP_IS_CONNECTION (self), FALSE);
 
   if (priv->closed || priv->engine == NULL)
-    return;
+    return TRUE;
   priv->dispatches_in++;
-  jstp_engine_receive (priv->engine, self, text, length);
+  return jstp_engine_receive (priv->engine, self, text, length);
+}
+
+guint
+jstp_connection_get_close_status (JstpConnection *self)
+{
+  JstpConnectionPrivate *priv = jstp_connection_get_instance_private (self);
+
+  g_return_val_if_fail (JSTP_IS_CONNECTION (self), 502);
+  return priv->close_status;
+}
+
+void
+jstp_connection_set_close_status (JstpConnection *self,
+                                  guint           status)
+{
+  JstpConnectionPrivate *priv = jstp_connection_get_instance_private (self);
+
+  g_return_if_fail (JSTP_IS_CONNECTION (self));
+  priv->close_status = status;
 }
 
 void

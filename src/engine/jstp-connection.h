@@ -64,8 +64,15 @@ gsize        jstp_connection_get_queued_bytes  (JstpConnection *self);
 guint64      jstp_connection_get_dispatches_in  (JstpConnection *self);
 guint64      jstp_connection_get_dispatches_out (JstpConnection *self);
 
-/* For subclasses: one received frame, handed to the engine. */
-void         jstp_connection_deliver           (JstpConnection *self,
+/* The status transactions waiting on this connection get when it closes:
+ * 502, or 503 once the peer showed it does not speak JSTP. */
+guint        jstp_connection_get_close_status  (JstpConnection *self);
+void         jstp_connection_set_close_status  (JstpConnection *self,
+                                                guint           status);
+
+/* For subclasses: one received frame, handed to the engine; FALSE when
+ * the engine found it malformed. */
+gboolean     jstp_connection_deliver           (JstpConnection *self,
                                                 const char     *text,
                                                 gsize           length);
 /* For subclasses: the link is gone. Emits ::closed once. */

@@ -10,15 +10,19 @@ G_BEGIN_DECLS
 /**
  * JstpOutboundFunc:
  * @hop: the hop removed from @dispatch's host list: where to send it
+ * @dispatch: what will be sent, the hop already removed
+ * @from: (nullable): where it came from; %NULL for a local emitter
  * @forward_id: hand it back to _jstp_engine_forward_ready()
  *
  * Opens or reuses a connection to @hop, asynchronously, then calls
  * _jstp_engine_forward_ready() exactly once.
  */
-typedef void (*JstpOutboundFunc) (JstpEngine    *engine,
-                                  const JstpHop *hop,
-                                  guint64        forward_id,
-                                  gpointer       user_data);
+typedef void (*JstpOutboundFunc) (JstpEngine     *engine,
+                                  const JstpHop  *hop,
+                                  JstpDispatch   *dispatch,
+                                  JstpConnection *from,
+                                  guint64         forward_id,
+                                  gpointer        user_data);
 
 void  _jstp_engine_set_outbound_func  (JstpEngine       *self,
                                        JstpOutboundFunc  func,

@@ -75,6 +75,7 @@ struct _JstpEngine
   guint64 next_forward_id;
 
   JstpEngineCounters counters;
+  JstpConnection *current_connection;   /* during process() */
 };
 
 G_DEFINE_FINAL_TYPE (JstpEngine, jstp_engine, G_TYPE_OBJECT)
@@ -102,6 +103,8 @@ static guint signals[N_SIGNALS];
 
 static void process (JstpEngine *self, JstpConnection *from, JstpDispatch *dispatch,
                      Transaction *tx, Binding *binding);
+static void process_one (JstpEngine *self, JstpConnection *from, JstpDispatch *dispatch,
+                         Transaction *tx, Binding *binding);
 
 /* ---- traffic observation ----------------------------------------------- */
 
@@ -615,7 +618,7 @@ process_forward (JstpEngine     *self,
     tx->busy++;   /* until the connection is ready */
 
   self->counters.forwarded++;
-  self->outbound_func (self, hop, pending->id, self->outbound_data);
+  self->outbound_func (self, hop, pending->dispatch, from, pending->id, self->outbound_data);
 }
 
 static void
@@ -680,6 +683,20 @@ process (JstpEngine     *self,
          JstpDispatch   *dispatch,
          Transaction    *tx,
          Binding        *binding)
+{
+  JstpConnection *outer = self->current_connection;
+
+  self->current_connection = from;
+  process_one (self, from, dispatch, tx, binding);
+  self->current_connection = outer;
+}
+
+static void
+process_one (JstpEngine     *self,
+             JstpConnection *from,
+             JstpDispatch   *dispatch,
+             Transaction    *tx,
+             Binding        *binding)
 {
   JstpMorphology morphology = jstp_dispatch_get_morphology (dispatch);
   const char *txid = jstp_dispatch_get_transaction_id (dispatch);
@@ -750,7 +767,7 @@ jstp_engine_process (JstpEngine     *self,
   process (self, connection, dispatch, NULL, NULL);
 }
 
-void
+gboolean
 jstp_engine_receive (JstpEngine     *self,
                      JstpConnection *connection,
                      const char     *text,
@@ -760,8 +777,8 @@ jstp_engine_receive (JstpEngine     *self,
   g_autoptr(GError) error = NULL;
   g_autofree char *txid = NULL;
 
-  g_return_if_fail (JSTP_IS_ENGINE (self));
-  g_return_if_fail (JSTP_IS_CONNECTION (connection));
+  g_return_val_if_fail (JSTP_IS_ENGINE (self), FALSE);
+  g_return_val_if_fail (JSTP_IS_CONNECTION (connection), FALSE);
 
   dispatch = jstp_dispatch_parse (text, length, &self->parse_options, &txid, &error);
   if (dispatch == NULL)
@@ -772,17 +789,25 @@ jstp_engine_receive (JstpEngine     *self,
           self->counters.unaddressable++;
           g_debug ("dropped an unaddressable dispatch from %s: %s",
                    jstp_connection_get_peer_address (connection), error->message);
-          return;
+          return FALSE;
         }
       /* Never answer an answer, even a broken one (D10). */
-      if (memmem (text, length, "\"ANSWER\"", 8) != NULL ||
+      if (g_strstr_len (text, length, "\"ANSWER\"") != NULL ||
           g_strstr_len (text, length, "\"answer\"") != NULL)
-        return;
+        return FALSE;
       _jstp_engine_reply_error (self, connection, txid, error->code, error->message);
-      return;
+      return FALSE;
     }
 
   process (self, connection, dispatch, NULL, NULL);
+  return TRUE;
+}
+
+JstpConnection *
+jstp_engine_get_current_connection (JstpEngine *self)
+{
+  g_return_val_if_fail (JSTP_IS_ENGINE (self), NULL);
+  return self->current_connection;
 }
 
 void
@@ -997,7 +1022,8 @@ connection_closed_cb (JstpConnection *connection,
       for (guint j = 0; j < lost->len; j++)
         {
           g_autoptr(JstpDispatch) answer =
-            jstp_dispatch_new_answer (JSTP_STATUS_UNREACHABLE, tx->id, g_ptr_array_index (lost, j));
+            jstp_dispatch_new_answer (jstp_connection_get_close_status (connection), tx->id,
+                                      g_ptr_array_index (lost, j));
 
           g_hash_table_remove (tx->open, g_ptr_array_index (lost, j));
           jstp_dispatch_set_body_json (answer,
@@ -1009,7 +1035,11 @@ connection_closed_cb (JstpConnection *connection,
         {
           tx->forwarded_to = NULL;
           if (tx->answers == 0)
-            transaction_answer (tx, JSTP_STATUS_UNREACHABLE, "the gateway hop closed");
+            transaction_answer (tx, jstp_connection_get_close_status (connection),
+                                jstp_connection_get_close_status (connection) ==
+                                JSTP_STATUS_INVALID_REMOTE_HOST
+                                ? "the gateway hop does not speak JSTP"
+                                : "the gateway hop closed");
         }
       tx->busy--;
 

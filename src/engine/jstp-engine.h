@@ -145,8 +145,9 @@ void          jstp_engine_answer             (JstpEngine        *self,
  * reference until the connection closes. */
 void          jstp_engine_add_connection     (JstpEngine        *self,
                                               JstpConnection    *connection);
-/* Parses and processes one frame received on @connection. */
-void          jstp_engine_receive            (JstpEngine        *self,
+/* Parses and processes one frame received on @connection; FALSE when it
+ * was malformed (transports count those against a budget). */
+gboolean      jstp_engine_receive            (JstpEngine        *self,
                                               JstpConnection    *connection,
                                               const char        *text,
                                               gsize              length);
@@ -154,6 +155,9 @@ void          jstp_engine_receive            (JstpEngine        *self,
 void          jstp_engine_process            (JstpEngine        *self,
                                               JstpConnection    *connection,
                                               JstpDispatch      *dispatch);
+/* During a bind callback: the connection the dispatch arrived on, or %NULL
+ * for a local emitter. Lets handlers of reserved resources authorise. */
+JstpConnection *jstp_engine_get_current_connection (JstpEngine  *self);
 /* The open connections. (transfer container) (element-type JstpConnection) */
 GPtrArray    *jstp_engine_list_connections   (JstpEngine        *self);
 

@@ -83,7 +83,9 @@ void     jstp_json_limits_init        (JstpJsonLimits *limits);
  * whitespace around it), valid UTF-8, with no NUL byte, no `\u0000`, no lone
  * surrogate escape, no duplicate key in any object, no integer literal outside
  * int64, no number that overflows a double, within @limits. The message of
- * @error names the byte offset and what is wrong there.
+ * @error names the byte offset and what is wrong there. A text that is not
+ * NUL-free UTF-8 always fails with %JSTP_JSON_ERROR_ENCODING (unless it is
+ * over the size limit), whatever error comes first in it.
  */
 gboolean jstp_json_scan               (const char            *text,
                                        gsize                  length,
@@ -129,7 +131,8 @@ guint    jstp_json_count_children     (const char            *text,
                                        JstpJsonSpan           container);
 
 /* Appends @utf8 as a quoted JSON string: `"` `\` and every control character
- * escaped (U+0000..U+001F as \n \t ... or \u00XX), everything else raw. */
+ * escaped (U+0000..U+001F as \n \t ... or \u00XX), everything else raw.
+ * Bytes that are not valid UTF-8 are written as U+FFFD. */
 void     jstp_json_append_string      (GString               *out,
                                        const char            *utf8,
                                        gssize                 length);
