@@ -245,22 +245,6 @@ on_websocket (SoupServer              *server,
   jstp_engine_add_connection (self->engine, JSTP_CONNECTION (connection));
 }
 
-static void
-on_http (SoupServer        *server,
-         SoupServerMessage *msg,
-         const char        *path,
-         GHashTable        *query,
-         gpointer           data)
-{
-  JstpNetwork *self = data;
-  g_autofree char *text = g_strdup_printf ("JSTP engine \"%s\": connect with a WebSocket.\n",
-                                           jstp_engine_get_name (self->engine));
-
-  soup_server_message_set_status (msg, 426 /* Upgrade Required */, NULL);
-  soup_server_message_set_response (msg, "text/plain; charset=utf-8", SOUP_MEMORY_COPY,
-                                    text, strlen (text));
-}
-
 static GInetAddress *
 resolve_listen_address (const char  *address,
                         GError     **error)
@@ -327,7 +311,8 @@ jstp_network_listen (JstpNetwork  *self,
       if (self->ws_server == NULL)
         {
           self->ws_server = soup_server_new ("server-header", "jstp ", NULL);
-          soup_server_add_handler (self->ws_server, NULL, on_http, self, NULL);
+          /* Plain HTTP is answered by the websocket handler's own checks;
+           * a handler on the same path would take the upgrade requests. */
           soup_server_add_websocket_handler (self->ws_server, NULL, NULL, NULL,
                                              on_websocket, self, NULL);
         }

@@ -2,7 +2,7 @@
 #include "config.h"
 
 #include <netinet/in.h>
-#include <netinet/tcp.h>
+#include <linux/tcp.h>  /* its tcp_info has tcpi_bytes_acked; glibc's does not */
 #include <sys/socket.h>
 
 #include "jstp-ws-connection.h"
