@@ -92,12 +92,30 @@ jstp_method_from_string (const char *name,
   return JSTP_METHOD_INVALID;
 }
 
+/* randombytes_buf() costs a system call; ids are taken from a block of its
+ * output instead, so a fan-out to many subscribers makes one call. */
+static void
+random_id_bytes (guint8 *out)
+{
+  static __thread guint8 block[4096];
+  static __thread gsize used = sizeof block;
+
+  if (used + 16 > sizeof block)
+    {
+      randombytes_buf (block, sizeof block);
+      used = 0;
+    }
+  memcpy (out, block + used, 16);
+  sodium_memzero (block + used, 16);
+  used += 16;
+}
+
 char *
 jstp_new_id (void)
 {
   guint8 b[16];
 
-  randombytes_buf (b, sizeof b);
+  random_id_bytes (b);
   b[6] = (b[6] & 0x0f) | 0x40;   /* version 4 */
   b[8] = (b[8] & 0x3f) | 0x80;   /* RFC 4122 variant */
   return g_strdup_printf ("%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"

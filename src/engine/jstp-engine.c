@@ -40,7 +40,9 @@ typedef struct {
   guint answers;
   guint busy;                       /* > 0 while triggering: do not finish yet */
   gboolean finished;
-  GSource *timeout;
+  gboolean timed_out;
+  gint64 deadline_us;
+  GList *timeout_link;              /* in the engine's deadline queue */
 } Transaction;
 
 /* A dispatch waiting for its outbound connection. */
@@ -76,6 +78,11 @@ struct _JstpEngine
 
   JstpEngineCounters counters;
   JstpConnection *current_connection;   /* during process() */
+
+  /* Open transactions by deadline, with one timer for all of them: a
+   * GSource per transaction would cost more than the transaction. */
+  GQueue deadlines;
+  GSource *deadline_source;
 };
 
 G_DEFINE_FINAL_TYPE (JstpEngine, jstp_engine, G_TYPE_OBJECT)
@@ -134,16 +141,23 @@ send_to (JstpEngine     *self,
 
 static void transaction_finish (Transaction *tx);
 
-static gboolean
-transaction_timeout_cb (gpointer data)
+static void
+update_deadline_timer (JstpEngine *self)
 {
-  Transaction *tx = data;
+  Transaction *head = g_queue_peek_head (&self->deadlines);
+
+  g_source_set_ready_time (self->deadline_source, head ? head->deadline_us : -1);
+}
+
+static void
+transaction_timeout (Transaction *tx)
+{
   JstpEngine *self = tx->engine;
   GHashTableIter iter;
   gpointer key;
   g_autoptr(GPtrArray) ids = g_ptr_array_new_with_free_func (g_free);
 
-  g_clear_pointer (&tx->timeout, g_source_unref);
+  tx->timed_out = TRUE;
   tx->busy++;
 
   /* Each triggering id still open gets exactly one 504. */
@@ -179,8 +193,34 @@ transaction_timeout_cb (gpointer data)
 
   tx->busy--;
   transaction_finish (tx);
-  return G_SOURCE_REMOVE;
 }
+
+static gboolean
+deadlines_cb (gpointer data)
+{
+  JstpEngine *self = data;
+  gint64 now = g_get_monotonic_time ();
+  Transaction *head;
+
+  while ((head = g_queue_peek_head (&self->deadlines)) != NULL && head->deadline_us <= now)
+    {
+      g_queue_pop_head (&self->deadlines);
+      head->timeout_link = NULL;
+      transaction_timeout (head);
+    }
+  update_deadline_timer (self);
+  return G_SOURCE_CONTINUE;
+}
+
+static gboolean
+deadline_source_dispatch (GSource     *source,
+                          GSourceFunc  callback,
+                          gpointer     data)
+{
+  return callback (data);
+}
+
+static GSourceFuncs deadline_source_funcs = { NULL, NULL, deadline_source_dispatch, NULL, };
 
 static Transaction *
 transaction_new (JstpEngine     *self,
@@ -200,10 +240,21 @@ transaction_new (JstpEngine     *self,
   tx->destroy = destroy;
   tx->open = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
 
-  tx->timeout = g_timeout_source_new (self->answer_timeout);
-  g_source_set_callback (tx->timeout, transaction_timeout_cb, tx, NULL);
-  g_source_set_static_name (tx->timeout, "[jstp] answer timeout");
-  g_source_attach (tx->timeout, g_main_context_get_thread_default ());
+  tx->deadline_us = g_get_monotonic_time () + (gint64) self->answer_timeout * 1000;
+  {
+    /* Deadlines come in order unless the timeout changed meanwhile. */
+    GList *after = self->deadlines.tail;
+
+    while (after && ((Transaction *) after->data)->deadline_us > tx->deadline_us)
+      after = after->prev;
+    if (after)
+      g_queue_insert_after (&self->deadlines, after, tx);
+    else
+      g_queue_push_head (&self->deadlines, tx);
+    tx->timeout_link = after ? after->next : self->deadlines.head;
+  }
+  if (self->deadlines.head == tx->timeout_link)
+    update_deadline_timer (self);
 
   g_hash_table_insert (self->transactions, tx->id, tx);
   self->counters.transactions = g_hash_table_size (self->transactions);
@@ -220,10 +271,14 @@ transaction_finish (Transaction *tx)
     return;
   tx->finished = TRUE;
 
-  if (tx->timeout)
+  if (tx->timeout_link)
     {
-      g_source_destroy (tx->timeout);
-      g_clear_pointer (&tx->timeout, g_source_unref);
+      gboolean was_head = self->deadlines.head == tx->timeout_link;
+
+      g_queue_delete_link (&self->deadlines, tx->timeout_link);
+      tx->timeout_link = NULL;
+      if (was_head)
+        update_deadline_timer (self);
     }
   g_hash_table_steal (self->transactions, tx->id);
   self->counters.transactions = g_hash_table_size (self->transactions);
@@ -654,7 +709,7 @@ _jstp_engine_forward_ready (JstpEngine     *self,
       if (tx)
         tx->busy--;
       /* The answer timeout passed while the connection was being made. */
-      if (tx && tx->timeout == NULL)
+      if (tx && tx->timed_out)
         {
           transaction_finish (tx);
           tx = NULL;
@@ -1196,6 +1251,8 @@ jstp_engine_finalize (GObject *object)
 {
   JstpEngine *self = JSTP_ENGINE (object);
 
+  g_source_destroy (self->deadline_source);
+  g_source_unref (self->deadline_source);
   jstp_subscription_table_free (self->table);
   g_hash_table_unref (self->bindings);
   g_hash_table_unref (self->transactions);
@@ -1368,6 +1425,12 @@ jstp_engine_init (JstpEngine *self)
   self->kind = g_strdup ("engine");
   jstp_parse_options_init (&self->parse_options);
   self->answer_timeout = 10000;
+  g_queue_init (&self->deadlines);
+  self->deadline_source = g_source_new (&deadline_source_funcs, sizeof (GSource));
+  g_source_set_callback (self->deadline_source, deadlines_cb, self, NULL);
+  g_source_set_static_name (self->deadline_source, "[jstp] answer timeouts");
+  g_source_set_ready_time (self->deadline_source, -1);
+  g_source_attach (self->deadline_source, g_main_context_get_thread_default ());
   self->max_subscriptions_per_connection = 1000;
   self->gateway_local = TRUE;
   self->gateway_remote = FALSE;
