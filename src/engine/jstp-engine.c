@@ -32,6 +32,7 @@ typedef struct {
   gpointer user_data;
   GDestroyNotify destroy;
   JstpConnection *origin;           /* weak in spirit: cleared when it closes */
+  char *origin_trigger;             /* the triggering id the origin gave us */
 
   /* triggering id -> the connection it was sent to (NULL: a local callback);
    * an ANSWER is accepted only from where its triggering id went. */
@@ -78,6 +79,10 @@ struct _JstpEngine
 
   JstpEngineCounters counters;
   JstpConnection *current_connection;   /* during process() */
+
+  JstpAdmissionFunc admission_func;
+  gpointer admission_data;
+  GDestroyNotify admission_destroy;
 
   /* Open transactions by deadline, with one timer for all of them: a
    * GSource per transaction would cost more than the transaction. */
@@ -140,6 +145,7 @@ send_to (JstpEngine     *self,
 /* ---- transactions ------------------------------------------------------ */
 
 static void transaction_finish (Transaction *tx);
+static void send_to_origin (Transaction *tx, JstpDispatch *answer);
 
 static void
 update_deadline_timer (JstpEngine *self)
@@ -177,7 +183,7 @@ transaction_timeout (Transaction *tx)
       if (tx->callback)
         tx->callback (self, answer, tx->user_data);
       if (tx->origin)
-        send_to (self, tx->origin, answer, NULL);
+        send_to_origin (tx, answer);
     }
   if (tx->forwarded_to && tx->answers == 0 && !tx->finished)
     {
@@ -188,7 +194,7 @@ transaction_timeout (Transaction *tx)
       if (tx->callback)
         tx->callback (self, answer, tx->user_data);
       if (tx->origin)
-        send_to (self, tx->origin, answer, NULL);
+        send_to_origin (tx, answer);
     }
 
   tx->busy--;
@@ -286,6 +292,7 @@ transaction_finish (Transaction *tx)
   if (tx->destroy)
     tx->destroy (tx->user_data);
   g_hash_table_unref (tx->open);
+  g_free (tx->origin_trigger);
   g_free (tx->id);
   g_free (tx);
 }
@@ -295,6 +302,32 @@ transaction_maybe_finish (Transaction *tx)
 {
   if (g_hash_table_size (tx->open) == 0 && tx->forwarded_to == NULL)
     transaction_finish (tx);
+}
+
+/* The origin knows this engine as one subscriber, by the triggering id it
+ * gave; whichever local subscriber answers, the answer travels back under
+ * that id, or the origin could not match it. */
+static void
+send_to_origin (Transaction  *tx,
+                JstpDispatch *answer)
+{
+  g_autoptr(JstpDispatch) copy = NULL;
+  g_autoptr(GString) resource = NULL;
+
+  if (tx->origin_trigger == NULL)
+    {
+      send_to (tx->engine, tx->origin, answer, NULL);
+      return;
+    }
+  resource = g_string_new (NULL);
+  g_string_append_printf (resource, "[%u,", jstp_dispatch_get_status (answer));
+  jstp_json_append_string (resource, tx->id, -1);
+  g_string_append_c (resource, ',');
+  jstp_json_append_string (resource, tx->origin_trigger, -1);
+  g_string_append_c (resource, ']');
+  copy = jstp_dispatch_copy (answer);
+  jstp_dispatch_set_resource_json (copy, resource->str, NULL);
+  send_to (tx->engine, tx->origin, copy, NULL);
 }
 
 static void
@@ -307,7 +340,7 @@ transaction_deliver (Transaction  *tx,
   if (tx->callback)
     tx->callback (self, answer, tx->user_data);
   if (tx->origin)
-    send_to (self, tx->origin, answer, NULL);
+    send_to_origin (tx, answer);
 }
 
 /* An answer issued by the engine itself, with a triggering id of its own. */
@@ -403,12 +436,13 @@ deliver_local (JstpEngine         *self,
 /* Triggers every matching subscription; with @tx, each gets its own
  * triggering id. Returns how many were triggered. */
 static guint
-trigger (JstpEngine   *self,
-         JstpDispatch *dispatch,
-         const char   *method,
+trigger (JstpEngine        *self,
+         JstpDispatch      *dispatch,
+         const char        *method,
          const JstpElement *resource,
-         guint         n_resource,
-         Transaction  *tx)
+         guint              n_resource,
+         Transaction       *tx,
+         JstpConnection    *skip)
 {
   g_autoptr(GArray) matches = g_array_sized_new (FALSE, FALSE, sizeof (JstpMatch), 8);
   g_autoptr(GPtrArray) trigs = NULL;
@@ -442,7 +476,7 @@ trigger (JstpEngine   *self,
       JstpSubscription *sub = m->subscription;
       const char *trig = trigs ? g_ptr_array_index (trigs, i) : NULL;
 
-      if (!sub->removed)
+      if (!sub->removed && (sub->data != NULL || sub->owner != (gpointer) skip))
         {
           Binding *binding = sub->data;
 
@@ -462,9 +496,13 @@ trigger (JstpEngine   *self,
   return n;
 }
 
+/* Observers of BIND/RELEASE learn of a change in the table; the emitter's
+ * own connection is left out, or two engines that observe each other would
+ * echo one BIND back and forth for ever. */
 static void
-trigger_subscription_observers (JstpEngine   *self,
-                                JstpDispatch *dispatch)
+trigger_subscription_observers (JstpEngine     *self,
+                                JstpDispatch   *dispatch,
+                                JstpConnection *emitter)
 {
   JstpPattern *endpoint = jstp_dispatch_get_endpoint (dispatch);
   guint n = jstp_pattern_get_n_elements (endpoint);
@@ -479,7 +517,7 @@ trigger_subscription_observers (JstpEngine   *self,
       elements[i].length = strlen (elements[i].text);
     }
   trigger (self, dispatch, jstp_method_to_string (jstp_dispatch_get_method (dispatch)),
-           elements, MIN (n, G_N_ELEMENTS (elements)), NULL);
+           elements, MIN (n, G_N_ELEMENTS (elements)), NULL, emitter);
 }
 
 /* ---- the cycle --------------------------------------------------------- */
@@ -546,7 +584,7 @@ process_answer (JstpEngine     *self,
   tx->busy++;
   transaction_deliver (tx, answer);
   tx->busy--;
-  trigger (self, answer, "ANSWER", resource, n, NULL);
+  trigger (self, answer, "ANSWER", resource, n, NULL, NULL);
   transaction_maybe_finish (tx);
 }
 
@@ -560,6 +598,7 @@ process_subscription (JstpEngine     *self,
   JstpPattern *endpoint = jstp_dispatch_get_endpoint (dispatch);
   const char *txid = jstp_dispatch_get_transaction_id (dispatch);
   gpointer owner = binding ? (gpointer) binding : (gpointer) from;
+  gboolean unchanged = FALSE;
 
   if (owner == NULL)
     {
@@ -586,6 +625,7 @@ process_subscription (JstpEngine     *self,
           jstp_subscription_table_add (self->table, endpoint, owner, binding, &existed);
         if (binding)
           binding->subscription = sub;
+        unchanged = existed;
       }
       self->counters.subscriptions = jstp_subscription_table_get_size (self->table);
     }
@@ -597,7 +637,6 @@ process_subscription (JstpEngine     *self,
         {
           reply (self, from, tx, txid, JSTP_STATUS_UNBOUND_ENDPOINT,
                  "nothing is bound to that endpoint by this emitter");
-          trigger_subscription_observers (self, dispatch);
           return;
         }
       jstp_subscription_table_remove (self->table, sub);
@@ -607,7 +646,9 @@ process_subscription (JstpEngine     *self,
   /* Acknowledged subscriptions, this project's extension (section 6). */
   if (tx || (txid && from))
     reply (self, from, tx, txid, JSTP_STATUS_OK, NULL);
-  trigger_subscription_observers (self, dispatch);
+  /* A BIND that changed nothing is not news to observers. */
+  if (!unchanged)
+    trigger_subscription_observers (self, dispatch, from);
 }
 
 static gboolean
@@ -658,6 +699,7 @@ process_forward (JstpEngine     *self,
           return;
         }
       tx = transaction_new (self, txid, from, NULL, NULL, NULL);
+      tx->origin_trigger = g_strdup (jstp_dispatch_get_triggering_id (dispatch));
     }
 
   copy = jstp_dispatch_copy (dispatch);
@@ -777,6 +819,17 @@ process_one (JstpEngine     *self,
       return;
     }
 
+  if (from && self->admission_func)
+    {
+      guint refusal = self->admission_func (self, from, dispatch, self->admission_data);
+
+      if (refusal != 0)
+        {
+          reply (self, from, tx, txid, refusal, "the engine refuses new work for now");
+          return;
+        }
+    }
+
   if (tx == NULL && txid != NULL)
     {
       if (g_hash_table_contains (self->transactions, txid))
@@ -785,6 +838,7 @@ process_one (JstpEngine     *self,
           return;
         }
       tx = transaction_new (self, txid, from, NULL, NULL, NULL);
+      tx->origin_trigger = g_strdup (jstp_dispatch_get_triggering_id (dispatch));
     }
 
   {
@@ -794,7 +848,7 @@ process_one (JstpEngine     *self,
     if (tx)
       tx->busy++;
     if (trigger (self, dispatch, jstp_method_to_string (jstp_dispatch_get_method (dispatch)),
-                 resource, n_resource, tx) == 0 && tx)
+                 resource, n_resource, tx, NULL) == 0 && tx)
       {
         tx->busy--;
         reply (self, from, tx, txid, JSTP_STATUS_NOT_FOUND, "no endpoint matches this dispatch");
@@ -856,6 +910,26 @@ jstp_engine_receive (JstpEngine     *self,
 
   process (self, connection, dispatch, NULL, NULL);
   return TRUE;
+}
+
+void
+jstp_engine_set_admission_func (JstpEngine        *self,
+                                JstpAdmissionFunc  func,
+                                gpointer           user_data,
+                                GDestroyNotify     destroy)
+{
+  GDestroyNotify old_destroy;
+  gpointer old_data;
+
+  g_return_if_fail (JSTP_IS_ENGINE (self));
+
+  old_destroy = self->admission_destroy;
+  old_data = self->admission_data;
+  self->admission_func = func;
+  self->admission_data = user_data;
+  self->admission_destroy = destroy;
+  if (old_destroy)
+    old_destroy (old_data);
 }
 
 JstpConnection *
@@ -1047,7 +1121,7 @@ connection_closed_cb (JstpConnection *connection,
       g_autoptr(JstpDispatch) release =
         jstp_dispatch_new_subscription (JSTP_METHOD_RELEASE, sub->pattern);
 
-      trigger_subscription_observers (self, release);
+      trigger_subscription_observers (self, release, connection);
     }
 
   /* Transactions waiting on it get 502; those that came from it lose their
@@ -1242,6 +1316,7 @@ jstp_engine_dispose (GObject *object)
       transaction_finish (value);
     }
   g_hash_table_remove_all (self->pending_forwards);
+  jstp_engine_set_admission_func (self, NULL, NULL, NULL);
 
   G_OBJECT_CLASS (jstp_engine_parent_class)->dispose (object);
 }

@@ -384,6 +384,70 @@ test_remote_request (Fixture       *f,
   jstp_connection_close (JSTP_CONNECTION (conn));
 }
 
+/* The origin knows this engine by the triggering id it gave it: the answer
+ * of a local subscriber goes back under that id, not a local one. */
+static void
+test_answer_keeps_origin_trigger (Fixture       *f,
+                                  gconstpointer  data)
+{
+  g_autoptr(TestConnection) conn = test_connection_new ();
+  g_autoptr(JstpDispatch) answer = NULL;
+  const JstpElement *res;
+  guint n;
+
+  f->answer_at_once = TRUE;
+  jstp_engine_add_connection (f->engine, JSTP_CONNECTION (conn));
+  bind (f, "POST", (const char *[]) { "feed", NULL });
+  bind (f, "POST", (const char *[]) { "...", NULL });
+
+  test_connection_receive (conn, "{" PROTO ",\"method\":\"POST\",\"resource\":[\"feed\"]," TS
+                                 ",\"token\":[\"tx-9\",\"their-trigger\"]}");
+  g_assert_cmpuint (f->received->len, ==, 2);
+  /* Locally each subscriber has its own triggering id... */
+  g_assert_cmpstr (jstp_dispatch_get_triggering_id (g_ptr_array_index (f->received, 0)), !=,
+                   "their-trigger");
+  /* ...but what goes back carries the origin's. */
+  g_assert_cmpuint (test_connection_get_sent (conn)->len, ==, 2);
+  answer = test_connection_parse_last (conn);
+  res = jstp_dispatch_get_resource (answer, &n);
+  g_assert_cmpuint (n, ==, 3);
+  g_assert_cmpmem (res[1].text, res[1].length, "tx-9", 4);
+  g_assert_cmpmem (res[2].text, res[2].length, "their-trigger", 13);
+  jstp_connection_close (JSTP_CONNECTION (conn));
+}
+
+/* Observers of BIND hear of other emitters' changes only, once: two
+ * engines that observe each other must not echo a BIND for ever. */
+static void
+test_bind_observers_no_echo (Fixture       *f,
+                             gconstpointer  data)
+{
+  g_autoptr(TestConnection) c = test_connection_new ();
+  g_autoptr(TestConnection) d = test_connection_new ();
+  const char *bind_any = "{" PROTO ",\"method\":\"BIND\",\"endpoint\":{\"method\":\"*\","
+                         "\"resource\":[\"a\"]}," TS "}";
+
+  jstp_engine_add_connection (f->engine, JSTP_CONNECTION (c));
+  jstp_engine_add_connection (f->engine, JSTP_CONNECTION (d));
+
+  /* C's subscription matches BIND ["a"] too, but C is not told of its own. */
+  test_connection_receive (c, bind_any);
+  g_assert_cmpuint (test_connection_get_sent (c)->len, ==, 0);
+  test_connection_receive (c, bind_any);
+  g_assert_cmpuint (test_connection_get_sent (c)->len, ==, 0);
+
+  /* D binds the same: C observes it once; D hears nothing of itself. */
+  test_connection_receive (d, bind_any);
+  g_assert_cmpuint (test_connection_get_sent (c)->len, ==, 1);
+  g_assert_cmpuint (test_connection_get_sent (d)->len, ==, 0);
+  /* An unchanged BIND is no news. */
+  test_connection_receive (d, bind_any);
+  g_assert_cmpuint (test_connection_get_sent (c)->len, ==, 1);
+
+  jstp_connection_close (JSTP_CONNECTION (c));
+  jstp_connection_close (JSTP_CONNECTION (d));
+}
+
 static void
 test_malformed_from_network (Fixture       *f,
                              gconstpointer  data)
@@ -531,6 +595,44 @@ test_traffic_signal (Fixture       *f,
   jstp_connection_close (JSTP_CONNECTION (conn));
 }
 
+/* On the wire, a dispatch without a transaction id carries an empty
+ * token: the reference engine (npm jstp 1.1.5) drops any dispatch with no
+ * token header, our ANSWERs included (spec section 9), and an empty one
+ * reads as no token everywhere (section 2). */
+static void
+test_empty_token_on_the_wire (Fixture       *f,
+                              gconstpointer  data)
+{
+  g_autoptr(TestConnection) conn = test_connection_new ();
+  g_autoptr(JstpDispatch) d = jstp_dispatch_new (JSTP_METHOD_POST,
+                                                 (const char *[]) { "news", NULL });
+  g_autoptr(JstpDispatch) event = NULL;
+  g_autoptr(JstpDispatch) answer = NULL;
+  GPtrArray *sent = test_connection_get_sent (conn);
+
+  f->answer_at_once = TRUE;
+  bind (f, "GET", (const char *[]) { "echo", NULL });
+  jstp_engine_add_connection (f->engine, JSTP_CONNECTION (conn));
+  test_connection_receive (conn, "{" PROTO ",\"method\":\"BIND\",\"endpoint\":{\"method\":\"POST\","
+                                 "\"resource\":[\"news\"]}," TS ",\"token\":[]}");
+  g_assert_cmpuint (sent->len, ==, 0);
+
+  jstp_engine_emit (f->engine, d, NULL, NULL, NULL);
+  g_assert_cmpuint (sent->len, ==, 1);
+  g_assert_nonnull (strstr (g_ptr_array_index (sent, 0), ",\"token\":[]"));
+  event = test_connection_parse_last (conn);
+  g_assert_null (jstp_dispatch_get_transaction_id (event));
+
+  test_connection_receive (conn, "{" PROTO ",\"method\":\"GET\",\"resource\":[\"echo\"]," TS
+                                 ",\"token\":[\"t1\"]}");
+  g_assert_cmpuint (sent->len, ==, 2);
+  g_assert_nonnull (strstr (g_ptr_array_index (sent, 1), ",\"token\":[]"));
+  answer = test_connection_parse_last (conn);
+  g_assert_cmpuint (jstp_dispatch_get_status (answer), ==, 200);
+  g_assert_null (jstp_dispatch_get_transaction_id (answer));
+  jstp_connection_close (JSTP_CONNECTION (conn));
+}
+
 int
 main (int argc, char *argv[])
 {
@@ -545,11 +647,14 @@ main (int argc, char *argv[])
   ADD ("/engine/bad-pattern", test_bad_pattern);
   ADD ("/engine/channel", test_channel);
   ADD ("/engine/remote-request", test_remote_request);
+  ADD ("/engine/answer-keeps-origin-trigger", test_answer_keeps_origin_trigger);
+  ADD ("/engine/bind-observers-no-echo", test_bind_observers_no_echo);
   ADD ("/engine/malformed-from-network", test_malformed_from_network);
   ADD ("/engine/connection-closed", test_connection_closed);
   ADD ("/engine/subscription-limit", test_subscription_limit);
   ADD ("/engine/gateway-rules", test_gateway_rules);
   ADD ("/engine/traffic-signal", test_traffic_signal);
+  ADD ("/engine/empty-token-on-the-wire", test_empty_token_on_the_wire);
 #undef ADD
 
   return g_test_run ();
