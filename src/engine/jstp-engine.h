@@ -141,6 +141,59 @@ void          jstp_engine_answer             (JstpEngine        *self,
                                               guint              status,
                                               const char        *body_json);
 
+/**
+ * JstpAdmissionFunc:
+ * @connection: where @dispatch arrived from
+ * @dispatch: a regular dispatch for this engine (not forwarded, not an
+ *   ANSWER, BIND or RELEASE)
+ *
+ * Decides whether the engine takes on a dispatch from the network, before
+ * anything is triggered (load shedding: a saturated engine refuses work it
+ * cannot do in time, rather than doing all of it late).
+ * Returns: 0 to process it, or the status to refuse it with (429)
+ */
+typedef guint (*JstpAdmissionFunc) (JstpEngine     *engine,
+                                    JstpConnection *connection,
+                                    JstpDispatch   *dispatch,
+                                    gpointer        user_data);
+
+/* One admission function per engine; %NULL removes it. Local emitters are
+ * never refused. */
+void          jstp_engine_set_admission_func (JstpEngine        *self,
+                                              JstpAdmissionFunc  func,
+                                              gpointer           user_data,
+                                              GDestroyNotify     destroy);
+
+/**
+ * JstpAdmissionHook:
+ * @connection: (nullable): where @dispatch arrived from; %NULL for a local
+ *   emitter
+ * @dispatch: a regular, BIND or RELEASE dispatch this engine is about to
+ *   process (not one it forwards, not an ANSWER, not the engine's own
+ *   jstp_engine_bind() or jstp_engine_release())
+ * @message: (out) (transfer full) (optional): why, when refusing
+ *
+ * Unlike the admission function, hooks see local emitters and
+ * subscriptions too, and there may be several: they run in the order they
+ * were added (after the admission function) and the first refusal wins.
+ * A hook may record what it learnt with jstp_dispatch_set_note(), for the
+ * bind callbacks (the security extension records the verified author).
+ * Returns: 0 to go on, or the status to refuse @dispatch with
+ */
+typedef guint (*JstpAdmissionHook) (JstpEngine     *engine,
+                                    JstpConnection *connection,
+                                    JstpDispatch   *dispatch,
+                                    char          **message,
+                                    gpointer        user_data);
+
+/* Returns: an id for jstp_engine_remove_admission_hook() */
+guint         jstp_engine_add_admission_hook (JstpEngine        *self,
+                                              JstpAdmissionHook  hook,
+                                              gpointer           user_data,
+                                              GDestroyNotify     destroy);
+void          jstp_engine_remove_admission_hook (JstpEngine     *self,
+                                              guint              hook_id);
+
 /* Network side: make @connection a peer of this engine. The engine keeps a
  * reference until the connection closes. */
 void          jstp_engine_add_connection     (JstpEngine        *self,
