@@ -253,6 +253,13 @@ jstp_connection_send (JstpConnection *self,
     return;
   g_string_truncate (priv->scratch, 0);
   jstp_dispatch_write (dispatch, priv->scratch, triggering_id);
+  /* The reference engine (npm jstp 1.1.5) drops a dispatch with no token
+   * header, ANSWERs included; an empty one reads as none (spec 2 and 9). */
+  if (jstp_dispatch_get_transaction_id (dispatch) == NULL)
+    {
+      g_string_truncate (priv->scratch, priv->scratch->len - 1);
+      g_string_append (priv->scratch, ",\"token\":[]}");
+    }
   jstp_connection_send_text (self, priv->scratch->str, priv->scratch->len);
 }
 

@@ -45,6 +45,7 @@ struct _JstpDispatch {
   JsonPart body;
   JsonPart referer;
   GArray *extensions;       /* Extension */
+  GHashTable *notes;        /* name -> value, never written */
 };
 
 G_DEFINE_BOXED_TYPE (JstpDispatch, jstp_dispatch, jstp_dispatch_ref, jstp_dispatch_unref)
@@ -536,6 +537,7 @@ jstp_dispatch_unref (JstpDispatch *self)
   part_clear (&self->body);
   part_clear (&self->referer);
   g_clear_pointer (&self->extensions, g_array_unref);
+  g_clear_pointer (&self->notes, g_hash_table_unref);
   g_free (self);
 }
 
@@ -604,7 +606,45 @@ jstp_dispatch_copy (JstpDispatch *self)
           g_array_append_val (copy->extensions, e);
         }
     }
+  if (self->notes)
+    {
+      GHashTableIter iter;
+      gpointer name, value;
+
+      g_hash_table_iter_init (&iter, self->notes);
+      while (g_hash_table_iter_next (&iter, &name, &value))
+        jstp_dispatch_set_note (copy, name, value);
+    }
   return copy;
+}
+
+void
+jstp_dispatch_set_note (JstpDispatch *self,
+                        const char   *name,
+                        const char   *value)
+{
+  g_return_if_fail (self != NULL);
+  g_return_if_fail (name != NULL);
+
+  if (value == NULL)
+    {
+      if (self->notes)
+        g_hash_table_remove (self->notes, name);
+      return;
+    }
+  if (self->notes == NULL)
+    self->notes = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  g_hash_table_insert (self->notes, g_strdup (name), g_strdup (value));
+}
+
+const char *
+jstp_dispatch_get_note (JstpDispatch *self,
+                        const char   *name)
+{
+  g_return_val_if_fail (self != NULL, NULL);
+  g_return_val_if_fail (name != NULL, NULL);
+
+  return self->notes ? g_hash_table_lookup (self->notes, name) : NULL;
 }
 
 /* ---- parsing ----------------------------------------------------------- */

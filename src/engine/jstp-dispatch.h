@@ -179,6 +179,15 @@ gboolean       jstp_dispatch_set_extension   (JstpDispatch        *self,
                                               const char          *json,
                                               GError             **error);
 
+/* Notes: facts the receiving program learnt about a dispatch (the
+ * security extension's verified author, an opened body). Never written
+ * out; copies carry them. %NULL @value removes a note. */
+void           jstp_dispatch_set_note        (JstpDispatch        *self,
+                                              const char          *name,
+                                              const char          *value);
+const char    *jstp_dispatch_get_note        (JstpDispatch        *self,
+                                              const char          *name);
+
 /**
  * jstp_dispatch_write:
  * @out: the compact JSON is appended here (no newline)

@@ -46,6 +46,14 @@ typedef struct {
   GList *timeout_link;              /* in the engine's deadline queue */
 } Transaction;
 
+/* One of jstp_engine_add_admission_hook()'s hooks. */
+typedef struct {
+  guint id;
+  JstpAdmissionHook func;
+  gpointer user_data;
+  GDestroyNotify destroy;
+} AdmissionHook;
+
 /* A dispatch waiting for its outbound connection. */
 typedef struct {
   guint64 id;
@@ -83,6 +91,8 @@ struct _JstpEngine
   JstpAdmissionFunc admission_func;
   gpointer admission_data;
   GDestroyNotify admission_destroy;
+  GPtrArray *admission_hooks;       /* AdmissionHook, in the order added */
+  guint next_hook_id;
 
   /* Open transactions by deadline, with one timer for all of them: a
    * GSource per transaction would cost more than the transaction. */
@@ -774,6 +784,35 @@ _jstp_engine_forward_ready (JstpEngine     *self,
   pending_forward_free (pending);
 }
 
+/* Runs the admission hooks on a dispatch about to be processed here;
+ * FALSE when one refused it, after answering. The engine's own
+ * jstp_engine_bind() and jstp_engine_release() are never refused. */
+static gboolean
+admit (JstpEngine     *self,
+       JstpConnection *from,
+       JstpDispatch   *dispatch,
+       Transaction    *tx,
+       Binding        *binding)
+{
+  if (binding != NULL)
+    return TRUE;
+
+  for (guint i = 0; i < self->admission_hooks->len; i++)
+    {
+      AdmissionHook *hook = g_ptr_array_index (self->admission_hooks, i);
+      g_autofree char *message = NULL;
+      guint status = hook->func (self, from, dispatch, &message, hook->user_data);
+
+      if (status != 0)
+        {
+          reply (self, from, tx, jstp_dispatch_get_transaction_id (dispatch), status,
+                 message ? message : "refused by this engine");
+          return FALSE;
+        }
+    }
+  return TRUE;
+}
+
 static void
 process (JstpEngine     *self,
          JstpConnection *from,
@@ -815,7 +854,8 @@ process_one (JstpEngine     *self,
 
   if (morphology == JSTP_MORPHOLOGY_SUBSCRIPTION)
     {
-      process_subscription (self, from, dispatch, tx, binding);
+      if (admit (self, from, dispatch, tx, binding))
+        process_subscription (self, from, dispatch, tx, binding);
       return;
     }
 
@@ -829,6 +869,9 @@ process_one (JstpEngine     *self,
           return;
         }
     }
+
+  if (!admit (self, from, dispatch, tx, binding))
+    return;
 
   if (tx == NULL && txid != NULL)
     {
@@ -930,6 +973,50 @@ jstp_engine_set_admission_func (JstpEngine        *self,
   self->admission_destroy = destroy;
   if (old_destroy)
     old_destroy (old_data);
+}
+
+static void
+admission_hook_free (gpointer data)
+{
+  AdmissionHook *hook = data;
+
+  if (hook->destroy)
+    hook->destroy (hook->user_data);
+  g_free (hook);
+}
+
+guint
+jstp_engine_add_admission_hook (JstpEngine        *self,
+                                JstpAdmissionHook  hook,
+                                gpointer           user_data,
+                                GDestroyNotify     destroy)
+{
+  AdmissionHook *h;
+
+  g_return_val_if_fail (JSTP_IS_ENGINE (self), 0);
+  g_return_val_if_fail (hook != NULL, 0);
+
+  h = g_new0 (AdmissionHook, 1);
+  h->id = ++self->next_hook_id;
+  h->func = hook;
+  h->user_data = user_data;
+  h->destroy = destroy;
+  g_ptr_array_add (self->admission_hooks, h);
+  return h->id;
+}
+
+void
+jstp_engine_remove_admission_hook (JstpEngine *self,
+                                   guint       hook_id)
+{
+  g_return_if_fail (JSTP_IS_ENGINE (self));
+
+  for (guint i = 0; i < self->admission_hooks->len; i++)
+    if (((AdmissionHook *) g_ptr_array_index (self->admission_hooks, i))->id == hook_id)
+      {
+        g_ptr_array_remove_index (self->admission_hooks, i);
+        return;
+      }
 }
 
 JstpConnection *
@@ -1317,6 +1404,7 @@ jstp_engine_dispose (GObject *object)
     }
   g_hash_table_remove_all (self->pending_forwards);
   jstp_engine_set_admission_func (self, NULL, NULL, NULL);
+  g_ptr_array_set_size (self->admission_hooks, 0);
 
   G_OBJECT_CLASS (jstp_engine_parent_class)->dispose (object);
 }
@@ -1333,6 +1421,7 @@ jstp_engine_finalize (GObject *object)
   g_hash_table_unref (self->transactions);
   g_hash_table_unref (self->connections);
   g_hash_table_unref (self->pending_forwards);
+  g_ptr_array_unref (self->admission_hooks);
   g_free (self->name);
   g_free (self->kind);
 
@@ -1515,6 +1604,7 @@ jstp_engine_init (JstpEngine *self)
   self->connections = g_hash_table_new_full (NULL, NULL, g_object_unref, NULL);
   self->pending_forwards = g_hash_table_new_full (g_int64_hash, g_int64_equal, NULL,
                                                   pending_forward_free);
+  self->admission_hooks = g_ptr_array_new_with_free_func (admission_hook_free);
 }
 
 JstpEngine *

@@ -433,6 +433,9 @@ jstp_tcp_connection_new (GSocketConnection       *connection,
   socket = g_socket_connection_get_socket (connection);
   self->socket = socket;
   g_socket_set_blocking (socket, FALSE);
+  /* GSocketClient hands its connect timeout on to the socket, where it
+   * would close any link quiet for that long; our own timers judge idleness. */
+  g_socket_set_timeout (socket, 0);
 
   /* Small dispatches must not wait for Nagle; half-open peers are found
    * by keepalive probes and the kernel's user timeout. */

@@ -7,9 +7,6 @@
 
 #include "jstp-ws-connection.h"
 
-/* Bytes of WebSocket framing per message, for the queue estimate. */
-#define FRAME_OVERHEAD 10
-
 struct _JstpWsConnection
 {
   JstpConnection parent_instance;
@@ -41,6 +38,21 @@ bytes_acked (JstpWsConnection *self)
   if (getsockopt (self->fd, IPPROTO_TCP, TCP_INFO, &info, &length) != 0)
     return 0;
   return info.tcpi_bytes_acked;
+}
+
+/* The framing libsoup adds to one unfragmented text message (RFC 6455
+ * 5.2): the queue estimate must match it exactly, or it drifts with
+ * every message until a healthy peer looks like a slow one. */
+static gsize
+frame_overhead (JstpWsConnection *self,
+                gsize             length)
+{
+  gsize header = length < 126 ? 2 : length <= G_MAXUINT16 ? 4 : 10;
+
+  if (soup_websocket_connection_get_connection_type (self->ws) ==
+      SOUP_WEBSOCKET_CONNECTION_CLIENT)
+    header += 4;   /* the mask */
+  return header;
 }
 
 static gsize
@@ -91,7 +103,7 @@ jstp_ws_connection_send_text (JstpConnection *connection,
   if (pending > self->limits->queue_soft && self->over_soft_since_us == 0)
     self->over_soft_since_us = g_get_monotonic_time ();
 
-  self->bytes_handed += length + FRAME_OVERHEAD;
+  self->bytes_handed += length + frame_overhead (self, length);
   /* The text is a dispatch we wrote; send_text copies it. */
   soup_websocket_connection_send_text (self->ws, text);
 }
