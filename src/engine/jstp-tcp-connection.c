@@ -224,7 +224,6 @@ process_lines (JstpTcpConnection *self)
 {
   gsize start = 0;
   gint64 now = g_get_monotonic_time ();
-  g_autoptr(JstpTcpConnection) keep = g_object_ref (self);
 
   while (!self->closing)
     {
@@ -274,6 +273,9 @@ on_readable (GSocket      *socket,
              gpointer      data)
 {
   JstpTcpConnection *self = data;
+  /* Delivering may close the connection and drop the engine's reference;
+   * this one keeps it alive until the callback is done with it. */
+  g_autoptr(JstpTcpConnection) keep = g_object_ref (self);
   guint8 chunk[READ_CHUNK];
   g_autoptr(GError) error = NULL;
   gssize n;

@@ -160,9 +160,11 @@ static void
 test_request_answer (gconstpointer data)
 {
   const char *label = data;
+  /* Logs first: they are freed last, after the peers' connections close
+   * and finish the transactions that point at them. */
+  g_autoptr(Log) log = log_new ();
   g_autoptr(Peer) a = peer_new ("a");
   g_autoptr(Peer) b = peer_new ("b");
-  g_autoptr(Log) log = log_new ();
   g_autoptr(JstpDispatch) d = jstp_dispatch_new (JSTP_METHOD_GET,
                                                  (const char *[]) { "echo", NULL });
 
@@ -195,10 +197,10 @@ static void
 test_remote_bind (gconstpointer data)
 {
   const char *label = data;
-  g_autoptr(Peer) a = peer_new ("a");
-  g_autoptr(Peer) b = peer_new ("b");
   g_autoptr(Log) log = log_new ();
   g_autoptr(Log) ack = log_new ();
+  g_autoptr(Peer) a = peer_new ("a");
+  g_autoptr(Peer) b = peer_new ("b");
   g_autoptr(JstpPattern) pattern =
     jstp_pattern_new ("POST", (const char *[]) { "news", "..." }, 2, JSTP_MODE_STRICT, NULL);
   g_autoptr(JstpDispatch) bind = jstp_dispatch_new_subscription (JSTP_METHOD_BIND, pattern);
@@ -232,13 +234,13 @@ test_remote_bind (gconstpointer data)
 static void
 test_gateway_chain (void)
 {
-  g_autoptr(Peer) a = peer_new ("a");
-  g_autoptr(Peer) b = peer_new ("b");
-  g_autoptr(Peer) c = peer_new ("c");
   g_autoptr(Log) log = log_new ();
   g_autoptr(Log) refused = log_new ();
   g_autoptr(Log) forbidden = log_new ();
   g_autoptr(Log) loop = log_new ();
+  g_autoptr(Peer) a = peer_new ("a");
+  g_autoptr(Peer) b = peer_new ("b");
+  g_autoptr(Peer) c = peer_new ("c");
   g_autoptr(JstpDispatch) d = jstp_dispatch_new (JSTP_METHOD_GET, (const char *[]) { "echo", NULL });
   g_autofree char *allowed = g_strdup_printf ("127.0.0.1:%u", jstp_network_get_port (c->network, "ws"));
   const char *allowlist[] = { allowed, NULL };
@@ -287,8 +289,8 @@ test_gateway_chain (void)
 static void
 test_unreachable (void)
 {
-  g_autoptr(Peer) a = peer_new ("a");
   g_autoptr(Log) log = log_new ();
+  g_autoptr(Peer) a = peer_new ("a");
   g_autoptr(JstpDispatch) d = jstp_dispatch_new (JSTP_METHOD_GET, (const char *[]) { "x", NULL });
   g_autoptr(GSocket) reserved = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM,
                                               G_SOCKET_PROTOCOL_TCP, NULL);
@@ -326,9 +328,9 @@ on_http_like (GSocketService    *service,
 static void
 test_not_jstp (void)
 {
-  g_autoptr(Peer) a = peer_new ("a");
   g_autoptr(Log) log = log_new ();
   g_autoptr(Log) ws_log = log_new ();
+  g_autoptr(Peer) a = peer_new ("a");
   g_autoptr(JstpDispatch) d = jstp_dispatch_new (JSTP_METHOD_GET, (const char *[]) { "x", NULL });
   g_autoptr(JstpDispatch) e = jstp_dispatch_new (JSTP_METHOD_GET, (const char *[]) { "x", NULL });
   g_autoptr(GSocketService) http = g_socket_service_new ();
@@ -596,8 +598,8 @@ static void
 test_bridge (void)
 {
   Peer *b = peer_new ("b");
-  g_autoptr(Peer) c = peer_new ("c");
   g_autoptr(Log) log = log_new ();
+  g_autoptr(Peer) c = peer_new ("c");
   g_autoptr(JstpPattern) pattern =
     jstp_pattern_new ("POST", (const char *[]) { "feed", "..." }, 2, JSTP_MODE_STRICT, NULL);
   g_autoptr(JstpDispatch) post = jstp_dispatch_new (JSTP_METHOD_POST,
@@ -640,12 +642,12 @@ test_bridge (void)
 static void
 test_bridges_resource (void)
 {
-  g_autoptr(Peer) a = peer_new ("a");
-  g_autoptr(Peer) b = peer_new ("b");
   g_autoptr(Log) post_log = log_new ();
   g_autoptr(Log) get_log = log_new ();
   g_autoptr(Log) delete_log = log_new ();
   g_autoptr(Log) bad_log = log_new ();
+  g_autoptr(Peer) a = peer_new ("a");
+  g_autoptr(Peer) b = peer_new ("b");
   g_autoptr(JstpDispatch) post = jstp_dispatch_new (JSTP_METHOD_POST,
                                                     (const char *[]) { "jstp", "bridges", NULL });
   g_autoptr(JstpDispatch) bad = jstp_dispatch_new (JSTP_METHOD_POST,
@@ -688,6 +690,98 @@ test_bridges_resource (void)
   g_assert_cmpstr (jstp_network_dup_bridges_json (a->network), ==, "[]");
 }
 
+/* An outbound connection that hears nothing for longer than the connect
+ * timeout (5 s) stays up: that timeout is for connecting only. */
+static void
+test_outbound_idle (gconstpointer data)
+{
+  const char *label = data;
+  g_autoptr(Log) log = log_new ();    /* outlive the peers, freed last */
+  g_autoptr(Log) ack = log_new ();
+  g_autoptr(Peer) a = peer_new ("a");
+  g_autoptr(Peer) b = peer_new ("b");
+  g_autoptr(JstpPattern) pattern =
+    jstp_pattern_new ("POST", (const char *[]) { "quiet", NULL }, 1, JSTP_MODE_STRICT, NULL);
+  g_autoptr(JstpDispatch) bind = jstp_dispatch_new_subscription (JSTP_METHOD_BIND, pattern);
+  g_autoptr(JstpDispatch) post = jstp_dispatch_new (JSTP_METHOD_POST,
+                                                    (const char *[]) { "quiet", NULL });
+  g_autoptr(GPtrArray) connections = NULL;
+  JstpConnection *outbound;
+
+  jstp_engine_bind_pattern (a->engine, pattern, on_received, log, NULL);
+  jstp_dispatch_add_hop (bind, "127.0.0.1", jstp_network_get_port (b->network, label), label);
+  jstp_engine_emit (a->engine, bind, on_answer, ack, NULL);
+  g_assert_true (wait_for (has_answer, ack, 5000));
+  connections = jstp_engine_list_connections (a->engine);
+  g_assert_cmpuint (connections->len, ==, 1);
+  outbound = g_ptr_array_index (connections, 0);
+
+  spin (6000);
+  g_assert_false (jstp_connection_is_closed (outbound));
+  jstp_engine_emit (b->engine, post, NULL, NULL, NULL);
+  g_assert_true (wait_for (has_received, log, 5000));
+}
+
+/* Once everything sent was acknowledged, nothing counts as queued, in
+ * either direction: a drift would add up until the queue limits closed a
+ * healthy subscriber as a slow one. */
+static gboolean
+nothing_queued (gpointer data)
+{
+  return jstp_network_get_queued_bytes (data) == 0;
+}
+
+static gboolean
+has_400 (gpointer data)
+{
+  return ((Log *) data)->received->len >= 400;
+}
+
+static void
+test_queue_drains (gconstpointer data)
+{
+  const char *label = data;
+  g_autoptr(Log) at_a = log_new ();   /* outlive the peers, freed last */
+  g_autoptr(Log) at_b = log_new ();
+  g_autoptr(Log) ack = log_new ();
+  g_autoptr(Peer) a = peer_new ("a");
+  g_autoptr(Peer) b = peer_new ("b");
+  g_autoptr(JstpPattern) pattern =
+    jstp_pattern_new ("POST", (const char *[]) { "drain", "*" }, 2, JSTP_MODE_STRICT, NULL);
+  g_autoptr(JstpDispatch) bind = jstp_dispatch_new_subscription (JSTP_METHOD_BIND, pattern);
+  g_autofree char *filler = g_strnfill (600, 'x');
+  g_autofree char *big = g_strdup_printf ("\"%s\"", filler);
+  guint16 port = jstp_network_get_port (b->network, label);
+
+  jstp_engine_bind_pattern (a->engine, pattern, on_received, at_a, NULL);
+  jstp_engine_bind_pattern (b->engine, pattern, on_received, at_b, NULL);
+  jstp_dispatch_add_hop (bind, "127.0.0.1", port, label);
+  jstp_engine_emit (a->engine, bind, on_answer, ack, NULL);
+  g_assert_true (wait_for (has_answer, ack, 5000));
+
+  /* Frames under 126 bytes and over, from the server and from the client. */
+  for (guint i = 0; i < 400; i++)
+    {
+      g_autoptr(JstpDispatch) down = jstp_dispatch_new (JSTP_METHOD_POST,
+                                                        (const char *[]) { "drain", "down", NULL });
+      g_autoptr(JstpDispatch) up = jstp_dispatch_new (JSTP_METHOD_POST,
+                                                      (const char *[]) { "drain", "up", NULL });
+
+      if (i % 2)
+        {
+          jstp_dispatch_set_body_json (down, big, NULL);
+          jstp_dispatch_set_body_json (up, big, NULL);
+        }
+      jstp_engine_emit (b->engine, down, NULL, NULL, NULL);
+      jstp_dispatch_add_hop (up, "127.0.0.1", port, label);
+      jstp_engine_emit (a->engine, up, NULL, NULL, NULL);
+    }
+  g_assert_true (wait_for (has_400, at_a, 5000));
+  g_assert_true (wait_for (has_400, at_b, 5000));
+  g_assert_true (wait_for (nothing_queued, b->network, 3000));
+  g_assert_true (wait_for (nothing_queued, a->network, 3000));
+}
+
 int
 main (int argc, char *argv[])
 {
@@ -706,6 +800,10 @@ main (int argc, char *argv[])
   g_test_add_func ("/network/slow-consumer", test_slow_consumer);
   g_test_add_func ("/network/bridge", test_bridge);
   g_test_add_func ("/network/bridges-resource", test_bridges_resource);
+  g_test_add_data_func ("/network/tcp/outbound-idle", "tcp", test_outbound_idle);
+  g_test_add_data_func ("/network/ws/outbound-idle", "ws", test_outbound_idle);
+  g_test_add_data_func ("/network/tcp/queue-drains", "tcp", test_queue_drains);
+  g_test_add_data_func ("/network/ws/queue-drains", "ws", test_queue_drains);
 
   return g_test_run ();
 }
