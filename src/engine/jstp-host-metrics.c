@@ -922,6 +922,14 @@ jstp_host_metrics_get_disk_free (JstpHostMetrics *self)
 }
 
 double
+jstp_host_metrics_get_disk_used (JstpHostMetrics *self)
+{
+  g_return_val_if_fail (JSTP_IS_HOST_METRICS (self), 0.0);
+
+  return self->disk_used;
+}
+
+double
 jstp_host_metrics_get_net_rx_bps (JstpHostMetrics *self)
 {
   g_return_val_if_fail (JSTP_IS_HOST_METRICS (self), 0.0);

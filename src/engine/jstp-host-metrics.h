@@ -109,6 +109,9 @@ guint64              jstp_host_metrics_get_memory_total       (JstpHostMetrics *
 guint64              jstp_host_metrics_get_memory_available   (JstpHostMetrics *self);
 guint64              jstp_host_metrics_get_disk_total         (JstpHostMetrics *self);
 guint64              jstp_host_metrics_get_disk_free          (JstpHostMetrics *self);
+/* The disk_used of the saturation formula below: used / (used + free), as
+ * df(1) shows it; not 1 - free / total, since reserved blocks are neither. */
+double               jstp_host_metrics_get_disk_used          (JstpHostMetrics *self);
 double               jstp_host_metrics_get_net_rx_bps         (JstpHostMetrics *self);
 double               jstp_host_metrics_get_net_tx_bps         (JstpHostMetrics *self);
 double               jstp_host_metrics_get_load1              (JstpHostMetrics *self);

@@ -1195,6 +1195,12 @@ jstp_network_dispose (GObject *object)
   g_hash_table_remove_all (self->destinations);
   g_clear_object (&self->tcp_service);
   g_clear_object (&self->ws_server);
+  /* Connections still being made outlive us (their tasks hold the client
+   * and the session): their callbacks must find no network. */
+  if (self->client)
+    g_object_set_data (G_OBJECT (self->client), "jstp-network", NULL);
+  if (self->session)
+    g_object_set_data (G_OBJECT (self->session), "jstp-network", NULL);
   g_clear_object (&self->client);
   g_clear_object (&self->session);
   g_clear_object (&self->engine);
