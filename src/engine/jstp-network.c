@@ -921,6 +921,11 @@ jstp_network_dup_bridges_json (JstpNetwork *self)
       append_pattern (out, bridge->endpoint);
       g_string_append (out, ",\"state\":");
       jstp_json_append_string (out, state, -1);
+      /* What arrived from that engine over the bridge's link, counted
+       * since the link came up; bridges to one engine share the link. */
+      g_string_append_printf (out, ",\"received\":%" G_GUINT64_FORMAT,
+                              dest->connection
+                              ? jstp_connection_get_dispatches_in (dest->connection) : 0);
       if (dest->last_error && dest->connection == NULL)
         {
           g_string_append (out, ",\"error\":");

@@ -173,11 +173,21 @@ build_status (JstpStatusReporter *self,
                           ",\"dispatches_out\":%" G_GUINT64_FORMAT
                           ",\"queued_bytes\":%" G_GSIZE_FORMAT
                           ",\"queue_limit\":%" G_GSIZE_FORMAT
-                          ",\"subscriptions\":%u,\"transactions\":%u,\"shedding\":%s}",
+                          ",\"subscriptions\":%u,\"transactions\":%u,\"shedding\":%s",
                           counters.dispatches_in, counters.dispatches_out,
                           queued_bytes, self->queue_limit,
                           counters.subscriptions, counters.transactions,
                           shedding ? "true" : "false");
+  /* Bridges ride along, so that a watcher sees the traffic of each one
+   * from the same stream instead of asking for it. */
+  if (self->network)
+    {
+      g_autofree char *bridges = jstp_network_dup_bridges_json (self->network);
+
+      g_string_append (out, ",\"bridges\":");
+      g_string_append (out, bridges);
+    }
+  g_string_append_c (out, '}');
   return out;
 }
 

@@ -53,6 +53,9 @@ G_DECLARE_FINAL_TYPE (JstpStatusReporter, jstp_status_reporter, JSTP, STATUS_REP
  * - `subscriptions`, `transactions`: in the engine's tables now.
  * - `shedding`: whether dispatches from the network are being refused with
  *   429 right now.
+ * - `bridges`: with a network, its bridges as GET ["jstp","bridges"] answers
+ *   them: id, host, port, transport, endpoint, state and `received`, the
+ *   dispatches that arrived over the bridge's link since it came up.
  *
  * The engine load handed to the host metrics is the higher of connections
  * over the connection limit and queued bytes over the queue limit: either

@@ -635,6 +635,9 @@ test_bridge (void)
 
   json = jstp_network_dup_bridges_json (c->network);
   g_assert_nonnull (strstr (json, "\"resource\":[\"feed\",\"...\"]"));
+  /* The traffic along the bridge is counted (Tablero's edges show it). */
+  g_assert_nonnull (strstr (json, "\"received\":"));
+  g_assert_null (strstr (json, "\"received\":0"));
   peer_free (b);
 }
 
