@@ -7,6 +7,7 @@
 #include <gio/gio.h>
 
 #include "jstp-engine.h"
+#include "jstp-key.h"
 #include "jstp-network.h"
 
 G_BEGIN_DECLS
@@ -33,6 +34,25 @@ int  jstp_cli_send (int argc, char **argv);
 int  jstp_cli_bind (int argc, char **argv);
 int  jstp_cli_info (int argc, char **argv);
 int  jstp_cli_status (int argc, char **argv);
+int  jstp_cli_keys (int argc, char **argv);
+
+/* ---- keys (jstp-cli-keys.c) -------------------------------------------- */
+
+/* $JSTP_KEY_PASSPHRASE, or asked on the terminal without echo (twice with
+ * @confirm). Locked memory: free with jstp_cli_passphrase_free(). */
+char        *jstp_cli_read_passphrase    (const char        *prompt,
+                                          gboolean           confirm,
+                                          GError           **error);
+void         jstp_cli_passphrase_free    (char              *passphrase);
+/* An own key of the default keyring, unlocked with the passphrase. */
+JstpKey     *jstp_cli_unlock_key         (const char        *id_or_name,
+                                          GError           **error);
+/* --sign KEY and --encrypt-to NAME: seals the body to NAME's key (when
+ * given), then signs with KEY. Both %NULL: nothing to do. */
+gboolean     jstp_cli_secure_dispatch    (JstpDispatch      *dispatch,
+                                          const char        *sign_key,
+                                          const char        *encrypt_to,
+                                          GError           **error);
 
 /* ---- messages ---------------------------------------------------------- */
 

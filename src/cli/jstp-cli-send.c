@@ -85,6 +85,8 @@ jstp_cli_send (int    argc,
   int wait_ms = -1, timeout_ms = JSTP_CLI_DEFAULT_TIMEOUT_MS;
   g_auto(GStrv) headers = NULL;
   g_auto(GStrv) vias = NULL;
+  g_autofree char *sign_key = NULL;
+  g_autofree char *encrypt_to = NULL;
   const GOptionEntry entries[] = {
     { "wait", 'w', 0, G_OPTION_ARG_INT, &wait_ms,
       N_("Collect answers for MS milliseconds instead of stopping at the first"), N_("MS") },
@@ -96,6 +98,10 @@ jstp_cli_send (int    argc,
       N_("Add an extension header; repeatable"), N_("NAME=JSON") },
     { "via", 0, 0, G_OPTION_ARG_STRING_ARRAY, &vias,
       N_("Go through this gateway first; repeatable, in order"), N_("HOST") },
+    { "sign", 0, 0, G_OPTION_ARG_STRING, &sign_key,
+      N_("Sign the dispatch with this key of yours (see “jstp keys”)"), N_("KEY") },
+    { "encrypt-to", 0, 0, G_OPTION_ARG_STRING, &encrypt_to,
+      N_("Encrypt the body so that only this peer can read it (needs --sign)"), N_("NAME") },
     { "pretty", 'p', 0, G_OPTION_ARG_NONE, &pretty,
       N_("Indent the JSON (the default on a terminal)"), NULL },
     { "compact", 'c', 0, G_OPTION_ARG_NONE, &compact,
@@ -216,6 +222,13 @@ jstp_cli_send (int    argc,
   for (guint i = 0; headers && headers[i]; i++)
     if (!add_header (dispatch, headers[i], &error))
       return jstp_cli_usage_error ("send", "%s", error->message);
+
+  /* Last: the signature covers every header set above. */
+  if (!jstp_cli_secure_dispatch (dispatch, sign_key, encrypt_to, &error))
+    {
+      jstp_cli_error ("%s", error->message);
+      return JSTP_CLI_EXIT_USAGE;
+    }
 
   /* The local engine removes the first hop and forwards to it; the rest
    * travel in the `host` header for the gateways. */

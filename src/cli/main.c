@@ -22,6 +22,8 @@ static const JstpCliCommand commands[] = {
     N_("Show what an engine says about itself"), jstp_cli_info },
   { "status", N_("HOST…"),
     N_("Watch how saturated engines are, in a live table"), jstp_cli_status },
+  { "keys", N_("COMMAND [ARGUMENTS]"),
+    N_("Manage your keys and your peers' public keys"), jstp_cli_keys },
 };
 
 static const JstpCliCommand *

@@ -16,6 +16,7 @@
 
 #include "jstp-engine.h"
 #include "jstp-network.h"
+#include "jstpd-security.h"
 #include "jstp-status-reporter.h"
 
 #define EXIT_USAGE 2
@@ -647,6 +648,10 @@ main (int    argc,
     .queue_limit = UNSET_INT64,
     .idle_timeout = UNSET_INT,
   };
+  g_autofree char *key_file = NULL;
+  g_autofree char *verify = NULL;
+  g_auto(GStrv) trust = NULL;
+  g_autoptr(JstpSecurity) security = NULL;
   const GOptionEntry entries[] = {
     { "name", 0, 0, G_OPTION_ARG_STRING, &options.name,
       N_("The engine's name in GET [\"jstp\",\"info\"] (default: the host name)"), N_("NAME") },
@@ -686,6 +691,15 @@ main (int    argc,
     { "bridge", 'b', 0, G_OPTION_ARG_STRING_ARRAY, &options.bridge_args,
       N_("Subscribe to an endpoint of another engine and process what it sends here; "
          "repeatable"), N_("'HOST METHOD RESOURCE-PATTERN-JSON'") },
+    { "key", 0, 0, G_OPTION_ARG_FILENAME, &key_file,
+      N_("This engine's key: opens what is encrypted to it (passphrase from "
+         "$JSTP_KEY_PASSPHRASE or the terminal)"), N_("FILE") },
+    { "verify", 0, 0, G_OPTION_ARG_STRING, &verify,
+      N_("Signatures: off, if-signed (the default with --key or --trust) or require"),
+      N_("POLICY") },
+    { "trust", 0, 0, G_OPTION_ARG_STRING_ARRAY, &trust,
+      N_("Accept dispatches from this key only (and the others given); repeatable"),
+      N_("KEYID") },
     { "config", 'c', 0, G_OPTION_ARG_FILENAME, &options.config,
       N_("Read settings from a key file; flags win over it"), N_("FILE") },
     { "quiet", 'q', 0, G_OPTION_ARG_NONE, &options.quiet,
@@ -857,6 +871,14 @@ main (int    argc,
     jstp_engine_set_max_subscriptions_per_connection (engine, options.max_subscriptions);
   g_signal_connect (engine, "connection-added", G_CALLBACK (connection_added_cb), NULL);
   g_signal_connect (engine, "connection-removed", G_CALLBACK (connection_removed_cb), NULL);
+
+  security = jstpd_security_setup (engine, key_file, verify, (const char * const *) trust,
+                                   &error);
+  if (error)
+    {
+      print_error ("%s", error->message);
+      return error->domain == G_OPTION_ERROR ? EXIT_USAGE : EXIT_FAILURE;
+    }
 
   network = jstp_network_new (engine);
   limits = jstp_network_get_limits (network);
