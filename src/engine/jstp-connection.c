@@ -252,15 +252,26 @@ jstp_connection_send (JstpConnection *self,
   if (priv->closed)
     return;
   g_string_truncate (priv->scratch, 0);
-  jstp_dispatch_write (dispatch, priv->scratch, triggering_id);
+  jstp_connection_write_wire (priv->scratch, dispatch, triggering_id);
+  jstp_connection_send_text (self, priv->scratch->str, priv->scratch->len);
+}
+
+void
+jstp_connection_write_wire (GString      *out,
+                            JstpDispatch *dispatch,
+                            const char   *triggering_id)
+{
+  g_return_if_fail (out != NULL);
+  g_return_if_fail (dispatch != NULL);
+
+  jstp_dispatch_write (dispatch, out, triggering_id);
   /* The reference engine (npm jstp 1.1.5) drops a dispatch with no token
    * header, ANSWERs included; an empty one reads as none (spec 2 and 9). */
   if (jstp_dispatch_get_transaction_id (dispatch) == NULL)
     {
-      g_string_truncate (priv->scratch, priv->scratch->len - 1);
-      g_string_append (priv->scratch, ",\"token\":[]}");
+      g_string_truncate (out, out->len - 1);
+      g_string_append (out, ",\"token\":[]}");
     }
-  jstp_connection_send_text (self, priv->scratch->str, priv->scratch->len);
 }
 
 void

@@ -55,6 +55,11 @@ gboolean     jstp_connection_is_closed         (JstpConnection *self);
 void         jstp_connection_send              (JstpConnection *self,
                                                 JstpDispatch   *dispatch,
                                                 const char     *triggering_id);
+/* Appends @dispatch as it goes on the wire (what jstp_connection_send()
+ * writes), so that one text can be sent to many connections. */
+void         jstp_connection_write_wire        (GString        *out,
+                                                JstpDispatch   *dispatch,
+                                                const char     *triggering_id);
 void         jstp_connection_send_text         (JstpConnection *self,
                                                 const char     *text,
                                                 gsize           length);

@@ -456,6 +456,7 @@ trigger (JstpEngine        *self,
 {
   g_autoptr(GArray) matches = g_array_sized_new (FALSE, FALSE, sizeof (JstpMatch), 8);
   g_autoptr(GPtrArray) trigs = NULL;
+  g_autoptr(GString) wire = NULL;
   guint n;
 
   n = jstp_subscription_table_collect (self->table, method, resource, n_resource, matches);
@@ -492,6 +493,19 @@ trigger (JstpEngine        *self,
 
           if (binding)
             deliver_local (self, binding, dispatch, trig, &m->captures);
+          else if (trig == NULL)
+            {
+              /* Without per-subscriber triggering ids every channel gets
+               * the same bytes: written once, copied into each queue. */
+              if (wire == NULL)
+                {
+                  wire = g_string_sized_new (512);
+                  jstp_connection_write_wire (wire, dispatch, NULL);
+                }
+              self->counters.dispatches_out++;
+              jstp_connection_send_text (sub->owner, wire->str, wire->len);
+              notify_traffic (self, dispatch, sub->owner, TRUE);
+            }
           else
             send_to (self, sub->owner, dispatch, trig);
         }

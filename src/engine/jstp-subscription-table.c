@@ -613,8 +613,18 @@ jstp_subscription_table_collect (JstpSubscriptionTable *table,
   /* The walk finds matches in trie order; subscribers are triggered in the
    * order they bound. */
   if (matches->len - start > 1)
-    qsort (&g_array_index (matches, JstpMatch, start), matches->len - start,
-           sizeof (JstpMatch), compare_match_ids);
+    {
+      gboolean sorted = TRUE;
+
+      /* Matches are large (they carry their captures): most walks find
+       * them in order already, and checking is far cheaper than sorting. */
+      for (guint i = start + 1; i < matches->len && sorted; i++)
+        sorted = g_array_index (matches, JstpMatch, i - 1).subscription->id <
+                 g_array_index (matches, JstpMatch, i).subscription->id;
+      if (!sorted)
+        qsort (&g_array_index (matches, JstpMatch, start), matches->len - start,
+               sizeof (JstpMatch), compare_match_ids);
+    }
 
   return matches->len - start;
 }

@@ -380,8 +380,9 @@ jstp_tcp_connection_class_init (JstpTcpConnectionClass *klass)
 static void
 jstp_tcp_connection_init (JstpTcpConnection *self)
 {
-  self->in = g_byte_array_sized_new (4096);
-  self->out = g_byte_array_sized_new (4096);
+  /* Empty until used: an idle connection should cost little memory. */
+  self->in = g_byte_array_new ();
+  self->out = g_byte_array_new ();
   self->created_us = self->last_read_us = g_get_monotonic_time ();
 }
 

@@ -255,6 +255,9 @@ static const Case cases[] = {
   { "{" PROTO ",\"method\":\"GET\"", 0, 400, FALSE, "valid" },
   { "[]", 0, 400, FALSE, "object" },
   { "", 0, 400, FALSE, "valid" },
+  /* Header names: escapes and case fold; a near miss is an extension */
+  { "{" PROTO ",\"\\u006dethod\":\"GET\",\"RESOURCE\":[\"a\"]," TS "}", 0, 0, FALSE, NULL },
+  { "{" PROTO ",\"method\":\"GET\",\"resourc@\":[\"a\"]," TS ",\"token\":[\"t\"]}", 0, 400, TRUE, "resource" },
   /* C14: odd extension names are opaque */
   { "{" PROTO ",\"method\":\"GET\",\"resource\":[\"a\"]," TS ",\"__proto__\":{},\"constructor\":1}", 0, 0, FALSE, NULL },
 };
