@@ -76,6 +76,7 @@ struct _JstpEngine
 
   JstpSubscriptionTable *table;
   GHashTable *transactions;         /* id -> Transaction */
+  GHashTable *origin_counts;        /* JstpConnection -> its open transactions */
   GHashTable *bindings;             /* &id -> Binding */
   guint64 next_binding_id;
   GHashTable *connections;          /* JstpConnection -> itself (reference) */
@@ -101,6 +102,11 @@ struct _JstpEngine
 };
 
 G_DEFINE_FINAL_TYPE (JstpEngine, jstp_engine, G_TYPE_OBJECT)
+
+/* Open transactions one connection may have started (security.md 3.3):
+ * without a cap, a peer that never waits for answers grows the table
+ * for a whole answer timeout. More get 429. */
+#define MAX_TRANSACTIONS_PER_CONNECTION 1024
 
 enum {
   PROP_0,
@@ -274,6 +280,10 @@ transaction_new (JstpEngine     *self,
 
   g_hash_table_insert (self->transactions, tx->id, tx);
   self->counters.transactions = g_hash_table_size (self->transactions);
+  if (origin)
+    g_hash_table_insert (self->origin_counts, origin,
+                         GUINT_TO_POINTER (GPOINTER_TO_UINT (g_hash_table_lookup (self->origin_counts,
+                                                                                  origin)) + 1));
   return tx;
 }
 
@@ -298,6 +308,15 @@ transaction_finish (Transaction *tx)
     }
   g_hash_table_steal (self->transactions, tx->id);
   self->counters.transactions = g_hash_table_size (self->transactions);
+  if (tx->origin)
+    {
+      guint count = GPOINTER_TO_UINT (g_hash_table_lookup (self->origin_counts, tx->origin));
+
+      if (count <= 1)
+        g_hash_table_remove (self->origin_counts, tx->origin);
+      else
+        g_hash_table_insert (self->origin_counts, tx->origin, GUINT_TO_POINTER (count - 1));
+    }
 
   if (tx->destroy)
     tx->destroy (tx->user_data);
@@ -452,7 +471,8 @@ trigger (JstpEngine        *self,
          const JstpElement *resource,
          guint              n_resource,
          Transaction       *tx,
-         JstpConnection    *skip)
+         JstpConnection    *skip,
+         gboolean           observing)
 {
   g_autoptr(GArray) matches = g_array_sized_new (FALSE, FALSE, sizeof (JstpMatch), 8);
   g_autoptr(GPtrArray) trigs = NULL;
@@ -487,7 +507,8 @@ trigger (JstpEngine        *self,
       JstpSubscription *sub = m->subscription;
       const char *trig = trigs ? g_ptr_array_index (trigs, i) : NULL;
 
-      if (!sub->removed && (sub->data != NULL || sub->owner != (gpointer) skip))
+      if (!sub->removed && (sub->data != NULL || sub->owner != (gpointer) skip) &&
+          !(observing && g_str_equal (jstp_pattern_get_method (sub->pattern), "*")))
         {
           Binding *binding = sub->data;
 
@@ -520,9 +541,11 @@ trigger (JstpEngine        *self,
   return n;
 }
 
-/* Observers of BIND/RELEASE learn of a change in the table; the emitter's
- * own connection is left out, or two engines that observe each other would
- * echo one BIND back and forth for ever. */
+/* Observers of BIND/RELEASE learn of a change in the table. Only endpoints
+ * that name BIND or RELEASE observe: a peer that bound `*` for events would
+ * otherwise receive BINDs, and its engine would take them as subscriptions
+ * by this one, and the two would feed each other for ever. For the same
+ * reason the emitter's own connection is left out. */
 static void
 trigger_subscription_observers (JstpEngine     *self,
                                 JstpDispatch   *dispatch,
@@ -541,7 +564,7 @@ trigger_subscription_observers (JstpEngine     *self,
       elements[i].length = strlen (elements[i].text);
     }
   trigger (self, dispatch, jstp_method_to_string (jstp_dispatch_get_method (dispatch)),
-           elements, MIN (n, G_N_ELEMENTS (elements)), NULL, emitter);
+           elements, MIN (n, G_N_ELEMENTS (elements)), NULL, emitter, TRUE);
 }
 
 /* ---- the cycle --------------------------------------------------------- */
@@ -608,7 +631,7 @@ process_answer (JstpEngine     *self,
   tx->busy++;
   transaction_deliver (tx, answer);
   tx->busy--;
-  trigger (self, answer, "ANSWER", resource, n, NULL, NULL);
+  trigger (self, answer, "ANSWER", resource, n, NULL, NULL, FALSE);
   transaction_maybe_finish (tx);
 }
 
@@ -675,6 +698,22 @@ process_subscription (JstpEngine     *self,
     trigger_subscription_observers (self, dispatch, from);
 }
 
+/* FALSE, after answering 429, when @from has too many open transactions
+ * to start another. */
+static gboolean
+may_open_transaction (JstpEngine     *self,
+                      JstpConnection *from,
+                      const char     *txid)
+{
+  if (from == NULL ||
+      GPOINTER_TO_UINT (g_hash_table_lookup (self->origin_counts, from)) <
+      MAX_TRANSACTIONS_PER_CONNECTION)
+    return TRUE;
+  reply (self, from, NULL, txid, JSTP_STATUS_SATURATED,
+         "too many open transactions on this connection");
+  return FALSE;
+}
+
 static gboolean
 hop_is_known_label (const JstpHop *hop)
 {
@@ -722,6 +761,8 @@ process_forward (JstpEngine     *self,
           self->counters.unaddressable++;
           return;
         }
+      if (!may_open_transaction (self, from, txid))
+        return;
       tx = transaction_new (self, txid, from, NULL, NULL, NULL);
       tx->origin_trigger = g_strdup (jstp_dispatch_get_triggering_id (dispatch));
     }
@@ -894,6 +935,8 @@ process_one (JstpEngine     *self,
           self->counters.unaddressable++;
           return;
         }
+      if (!may_open_transaction (self, from, txid))
+        return;
       tx = transaction_new (self, txid, from, NULL, NULL, NULL);
       tx->origin_trigger = g_strdup (jstp_dispatch_get_triggering_id (dispatch));
     }
@@ -905,7 +948,7 @@ process_one (JstpEngine     *self,
     if (tx)
       tx->busy++;
     if (trigger (self, dispatch, jstp_method_to_string (jstp_dispatch_get_method (dispatch)),
-                 resource, n_resource, tx, NULL) == 0 && tx)
+                 resource, n_resource, tx, NULL, FALSE) == 0 && tx)
       {
         tx->busy--;
         reply (self, from, tx, txid, JSTP_STATUS_NOT_FOUND, "no endpoint matches this dispatch");
@@ -1281,6 +1324,8 @@ connection_closed_cb (JstpConnection *connection,
       transaction_maybe_finish (tx);
     }
 
+  /* Its transactions lost their origin above. */
+  g_hash_table_remove (self->origin_counts, connection);
   g_signal_handlers_disconnect_by_func (connection, connection_closed_cb, self);
   if (g_hash_table_remove (self->connections, connection))
     {
@@ -1433,6 +1478,7 @@ jstp_engine_finalize (GObject *object)
   jstp_subscription_table_free (self->table);
   g_hash_table_unref (self->bindings);
   g_hash_table_unref (self->transactions);
+  g_hash_table_unref (self->origin_counts);
   g_hash_table_unref (self->connections);
   g_hash_table_unref (self->pending_forwards);
   g_ptr_array_unref (self->admission_hooks);
@@ -1614,6 +1660,7 @@ jstp_engine_init (JstpEngine *self)
   self->gateway_remote = FALSE;
   self->table = jstp_subscription_table_new ();
   self->transactions = g_hash_table_new (g_str_hash, g_str_equal);
+  self->origin_counts = g_hash_table_new (NULL, NULL);
   self->bindings = g_hash_table_new_full (g_int64_hash, g_int64_equal, NULL, binding_free);
   self->connections = g_hash_table_new_full (NULL, NULL, g_object_unref, NULL);
   self->pending_forwards = g_hash_table_new_full (g_int64_hash, g_int64_equal, NULL,

@@ -436,12 +436,21 @@ test_bind_observers_no_echo (Fixture       *f,
   test_connection_receive (c, bind_any);
   g_assert_cmpuint (test_connection_get_sent (c)->len, ==, 0);
 
-  /* D binds the same: C observes it once; D hears nothing of itself. */
+  /* D binds the same: a `*` subscription is not an observer, so C hears
+   * nothing; D hears nothing of itself. */
   test_connection_receive (d, bind_any);
-  g_assert_cmpuint (test_connection_get_sent (c)->len, ==, 1);
+  g_assert_cmpuint (test_connection_get_sent (c)->len, ==, 0);
   g_assert_cmpuint (test_connection_get_sent (d)->len, ==, 0);
-  /* An unchanged BIND is no news. */
-  test_connection_receive (d, bind_any);
+
+  /* An observer names BIND: it hears of D's change once... */
+  test_connection_receive (c, "{" PROTO ",\"method\":\"BIND\",\"endpoint\":{\"method\":\"BIND\","
+                                 "\"resource\":[\"...\"]}," TS "}");
+  test_connection_receive (d, "{" PROTO ",\"method\":\"BIND\",\"endpoint\":{\"method\":\"GET\","
+                                 "\"resource\":[\"b\"]}," TS "}");
+  g_assert_cmpuint (test_connection_get_sent (c)->len, ==, 1);
+  /* ...and an unchanged BIND is no news. */
+  test_connection_receive (d, "{" PROTO ",\"method\":\"BIND\",\"endpoint\":{\"method\":\"GET\","
+                                 "\"resource\":[\"b\"]}," TS "}");
   g_assert_cmpuint (test_connection_get_sent (c)->len, ==, 1);
 
   jstp_connection_close (JSTP_CONNECTION (c));
