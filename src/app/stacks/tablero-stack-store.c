@@ -1418,7 +1418,17 @@ worker_thread (gpointer data)
       else
         job->error = g_error_copy (open_error);
 
-      g_main_context_invoke (g_task_get_context (job->task), job_complete, job);
+      {
+        /* Always queued, never run here: g_main_context_invoke() would run
+         * job_complete() on this worker thread whenever the owner's
+         * context happens to be free, and it updates list models. */
+        GSource *idle = g_idle_source_new ();
+
+        g_source_set_callback (idle, job_complete, job, NULL);
+        g_source_set_static_name (idle, "[tablero] store job done");
+        g_source_attach (idle, g_task_get_context (job->task));
+        g_source_unref (idle);
+      }
     }
 
   g_clear_error (&open_error);

@@ -1,0 +1,369 @@
+/* tablero-node-pane.c: details of the selected node or connection
+ *
+ * SPDX-License-Identifier: MIT
+ *
+ * Follows the one selected node (or edge) through its notify signal, so
+ * the live figures stay current without polling.
+ */
+#include "config.h"
+
+#include <adwaita.h>
+#include <glib/gi18n.h>
+
+#include "tablero-node-pane.h"
+
+struct _TableroNodePane
+{
+  GtkWidget     parent_instance;
+
+  TableroStack *stack;
+  TableroNode  *node;
+  TableroEdge  *edge;
+  gulong        notify_id;
+
+  GtkStack     *stack_widget;
+  AdwStatusPage *many_page;
+  AdwEntryRow  *name_row;
+  GtkLabel     *kind_label;
+  GtkLabel     *address_label;
+  GtkLabel     *transport_label;
+  GtkLabel     *local_label;
+  GtkLabel     *state_label;
+  GtkLevelBar  *saturation_bar;
+  GtkLabel     *saturation_label;
+  GtkLabel     *cpu_label;
+  GtkLabel     *memory_label;
+  GtkLabel     *disk_label;
+  GtkLabel     *network_label;
+  GtkLabel     *source_label;
+  GtkLabel     *target_label;
+  GtkLabel     *method_label;
+  GtkLabel     *resource_label;
+  GtkLabel     *rate_label;
+};
+
+G_DEFINE_FINAL_TYPE (TableroNodePane, tablero_node_pane, GTK_TYPE_WIDGET)
+
+static const char *
+kind_name (TableroNodeKind kind)
+{
+  switch (kind)
+    {
+    case TABLERO_NODE_KIND_MONJE:
+      return _("Monje document store");
+    case TABLERO_NODE_KIND_PAJARO:
+      return _("Pajaro social stream");
+    case TABLERO_NODE_KIND_ENGINE:
+    default:
+      return _("Engine");
+    }
+}
+
+static void
+set_level_class (GtkWidget    *widget,
+                 TableroLevel  level)
+{
+  gtk_widget_remove_css_class (widget, "warning");
+  gtk_widget_remove_css_class (widget, "error");
+  if (level == TABLERO_LEVEL_BUSY)
+    gtk_widget_add_css_class (widget, "warning");
+  else if (level == TABLERO_LEVEL_CRITICAL)
+    gtk_widget_add_css_class (widget, "error");
+}
+
+static void
+set_percent (GtkLabel *label,
+             double    fraction)
+{
+  char text[16];
+
+  g_snprintf (text, sizeof text, _("%d%%"), (int) (CLAMP (fraction, 0.0, 1.0) * 100 + 0.5));
+  gtk_label_set_label (label, text);
+}
+
+static void
+update_node (TableroNodePane *self)
+{
+  TableroNode *node = self->node;
+  g_autofree char *address = NULL;
+  const char *state;
+  const char *state_class = NULL;
+  GtkWidget *name_text;
+
+  if (node == NULL)
+    return;
+
+  /* Don't overwrite what the user is typing. */
+  name_text = gtk_widget_get_focus_child (GTK_WIDGET (self->name_row));
+  if (name_text == NULL)
+    gtk_editable_set_text (GTK_EDITABLE (self->name_row), tablero_node_get_name (node));
+
+  gtk_label_set_label (self->kind_label, kind_name (tablero_node_get_kind (node)));
+  address = g_strdup_printf ("%s:%u", tablero_node_get_address (node),
+                             tablero_node_get_port (node));
+  gtk_label_set_label (self->address_label, address);
+  gtk_label_set_label (self->transport_label,
+                       g_strcmp0 (tablero_node_get_transport (node), "ws") == 0
+                       ? _("WebSocket") : _("TCP"));
+  gtk_label_set_label (self->local_label, tablero_node_get_local (node)
+                                          ? _("Started by Tablero") : _("Remote"));
+
+  switch (tablero_node_get_state (node))
+    {
+    case TABLERO_NODE_STATE_CONNECTING:
+      state = _("Connecting…");
+      break;
+    case TABLERO_NODE_STATE_UP:
+      state = _("Up");
+      state_class = "success";
+      break;
+    case TABLERO_NODE_STATE_DOWN:
+      state = _("Down");
+      state_class = "error";
+      break;
+    case TABLERO_NODE_STATE_RECONNECTING:
+      state = _("Reconnecting…");
+      state_class = "warning";
+      break;
+    case TABLERO_NODE_STATE_IDLE:
+    default:
+      state = _("Not connected");
+      break;
+    }
+  gtk_label_set_label (self->state_label, state);
+  gtk_widget_remove_css_class (GTK_WIDGET (self->state_label), "success");
+  gtk_widget_remove_css_class (GTK_WIDGET (self->state_label), "warning");
+  gtk_widget_remove_css_class (GTK_WIDGET (self->state_label), "error");
+  if (state_class != NULL)
+    gtk_widget_add_css_class (GTK_WIDGET (self->state_label), state_class);
+
+  gtk_level_bar_set_value (self->saturation_bar, CLAMP (tablero_node_get_saturation (node), 0, 1));
+  gtk_widget_remove_css_class (GTK_WIDGET (self->saturation_bar), "busy");
+  gtk_widget_remove_css_class (GTK_WIDGET (self->saturation_bar), "critical");
+  if (tablero_node_get_level (node) == TABLERO_LEVEL_BUSY)
+    gtk_widget_add_css_class (GTK_WIDGET (self->saturation_bar), "busy");
+  else if (tablero_node_get_level (node) == TABLERO_LEVEL_CRITICAL)
+    gtk_widget_add_css_class (GTK_WIDGET (self->saturation_bar), "critical");
+  set_percent (self->saturation_label, tablero_node_get_saturation (node));
+  set_level_class (GTK_WIDGET (self->saturation_label), tablero_node_get_level (node));
+  set_percent (self->cpu_label, tablero_node_get_cpu (node));
+  set_percent (self->memory_label, tablero_node_get_memory (node));
+  set_percent (self->disk_label, tablero_node_get_disk (node));
+  set_percent (self->network_label, tablero_node_get_network (node));
+}
+
+static void
+update_edge (TableroNodePane *self)
+{
+  TableroEdge *edge = self->edge;
+  TableroNode *source = NULL, *target = NULL;
+  g_autofree char *resource = NULL;
+  g_autofree char *path = NULL;
+  char rate[32];
+
+  if (edge == NULL)
+    return;
+
+  if (self->stack != NULL)
+    {
+      source = tablero_stack_find_node (self->stack, tablero_edge_get_source_id (edge));
+      target = tablero_stack_find_node (self->stack, tablero_edge_get_target_id (edge));
+    }
+  gtk_label_set_label (self->source_label, source ? tablero_node_get_name (source)
+                                                  : tablero_edge_get_source_id (edge));
+  gtk_label_set_label (self->target_label, target ? tablero_node_get_name (target)
+                                                  : tablero_edge_get_target_id (edge));
+  gtk_label_set_label (self->method_label, tablero_edge_get_method (edge));
+  resource = g_strjoinv ("/", (char **) tablero_edge_get_resource (edge));
+  path = g_strconcat ("/", resource, NULL);
+  gtk_label_set_label (self->resource_label, path);
+  /* TRANSLATORS: dispatches per second */
+  g_snprintf (rate, sizeof rate, _("%.1f/s"), tablero_edge_get_rate (edge));
+  gtk_label_set_label (self->rate_label, rate);
+}
+
+static void
+on_item_notify (TableroNodePane *self)
+{
+  if (self->node != NULL)
+    update_node (self);
+  else
+    update_edge (self);
+}
+
+static void
+clear_item (TableroNodePane *self)
+{
+  if (self->node != NULL)
+    g_clear_signal_handler (&self->notify_id, self->node);
+  if (self->edge != NULL)
+    g_clear_signal_handler (&self->notify_id, self->edge);
+  g_clear_object (&self->node);
+  g_clear_object (&self->edge);
+}
+
+void
+tablero_node_pane_set_selection (TableroNodePane *self,
+                                 GPtrArray       *nodes,
+                                 GPtrArray       *edges)
+{
+  guint n_nodes, n_edges;
+
+  g_return_if_fail (TABLERO_IS_NODE_PANE (self));
+
+  n_nodes = nodes ? nodes->len : 0;
+  n_edges = edges ? edges->len : 0;
+
+  if (n_nodes == 1 && n_edges == 0 && self->node == g_ptr_array_index (nodes, 0))
+    return;
+  if (n_nodes == 0 && n_edges == 1 && self->edge == g_ptr_array_index (edges, 0))
+    return;
+
+  clear_item (self);
+
+  if (n_nodes == 1 && n_edges == 0)
+    {
+      self->node = g_object_ref (g_ptr_array_index (nodes, 0));
+      self->notify_id = g_signal_connect_swapped (self->node, "notify",
+                                                  G_CALLBACK (on_item_notify), self);
+      gtk_editable_set_text (GTK_EDITABLE (self->name_row), tablero_node_get_name (self->node));
+      update_node (self);
+      gtk_stack_set_visible_child_name (self->stack_widget, "node");
+    }
+  else if (n_nodes == 0 && n_edges == 1)
+    {
+      self->edge = g_object_ref (g_ptr_array_index (edges, 0));
+      self->notify_id = g_signal_connect_swapped (self->edge, "notify",
+                                                  G_CALLBACK (on_item_notify), self);
+      update_edge (self);
+      gtk_stack_set_visible_child_name (self->stack_widget, "edge");
+    }
+  else if (n_nodes + n_edges > 1)
+    {
+      g_autofree char *title = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE,
+                                                             "%u Item Selected",
+                                                             "%u Items Selected",
+                                                             n_nodes + n_edges),
+                                                n_nodes + n_edges);
+      adw_status_page_set_title (self->many_page, title);
+      gtk_stack_set_visible_child_name (self->stack_widget, "many");
+    }
+  else
+    gtk_stack_set_visible_child_name (self->stack_widget, "empty");
+}
+
+TableroNode *
+tablero_node_pane_get_node (TableroNodePane *self)
+{
+  g_return_val_if_fail (TABLERO_IS_NODE_PANE (self), NULL);
+
+  return self->node;
+}
+
+const char *
+tablero_node_pane_get_page (TableroNodePane *self)
+{
+  g_return_val_if_fail (TABLERO_IS_NODE_PANE (self), NULL);
+
+  return gtk_stack_get_visible_child_name (self->stack_widget);
+}
+
+void
+tablero_node_pane_set_stack (TableroNodePane *self,
+                             TableroStack    *stack)
+{
+  g_return_if_fail (TABLERO_IS_NODE_PANE (self));
+  g_return_if_fail (stack == NULL || TABLERO_IS_STACK (stack));
+
+  if (g_set_object (&self->stack, stack))
+    tablero_node_pane_set_selection (self, NULL, NULL);
+}
+
+static void
+on_name_apply (TableroNodePane *self)
+{
+  const char *text = gtk_editable_get_text (GTK_EDITABLE (self->name_row));
+  g_autofree char *name = g_strstrip (g_strdup (text));
+
+  if (self->node == NULL || self->stack == NULL)
+    return;
+  if (*name == '\0')
+    {
+      /* An empty name is not applied: show the current one again. */
+      gtk_editable_set_text (GTK_EDITABLE (self->name_row), tablero_node_get_name (self->node));
+      return;
+    }
+  if (g_strcmp0 (name, tablero_node_get_name (self->node)) != 0 &&
+      tablero_stack_find_node (self->stack, tablero_node_get_id (self->node)) == self->node)
+    tablero_stack_rename_node (self->stack, self->node, name);
+}
+
+GtkWidget *
+tablero_node_pane_new (void)
+{
+  return g_object_new (TABLERO_TYPE_NODE_PANE, NULL);
+}
+
+static void
+tablero_node_pane_dispose (GObject *object)
+{
+  TableroNodePane *self = TABLERO_NODE_PANE (object);
+  GtkWidget *child;
+
+  clear_item (self);
+  g_clear_object (&self->stack);
+
+  while ((child = gtk_widget_get_first_child (GTK_WIDGET (self))) != NULL)
+    gtk_widget_unparent (child);
+  gtk_widget_dispose_template (GTK_WIDGET (self), TABLERO_TYPE_NODE_PANE);
+
+  G_OBJECT_CLASS (tablero_node_pane_parent_class)->dispose (object);
+}
+
+static void
+tablero_node_pane_class_init (TableroNodePaneClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+
+  object_class->dispose = tablero_node_pane_dispose;
+
+  gtk_widget_class_set_template_from_resource (widget_class,
+                                               "/io/github/tablero/Tablero/tablero-node-pane.ui");
+  gtk_widget_class_bind_template_child_full (widget_class, "stack", FALSE,
+                                             G_STRUCT_OFFSET (TableroNodePane, stack_widget));
+  gtk_widget_class_bind_template_child (widget_class, TableroNodePane, many_page);
+  gtk_widget_class_bind_template_child (widget_class, TableroNodePane, name_row);
+  gtk_widget_class_bind_template_child (widget_class, TableroNodePane, kind_label);
+  gtk_widget_class_bind_template_child (widget_class, TableroNodePane, address_label);
+  gtk_widget_class_bind_template_child (widget_class, TableroNodePane, transport_label);
+  gtk_widget_class_bind_template_child (widget_class, TableroNodePane, local_label);
+  gtk_widget_class_bind_template_child (widget_class, TableroNodePane, state_label);
+  gtk_widget_class_bind_template_child (widget_class, TableroNodePane, saturation_bar);
+  gtk_widget_class_bind_template_child (widget_class, TableroNodePane, saturation_label);
+  gtk_widget_class_bind_template_child (widget_class, TableroNodePane, cpu_label);
+  gtk_widget_class_bind_template_child (widget_class, TableroNodePane, memory_label);
+  gtk_widget_class_bind_template_child (widget_class, TableroNodePane, disk_label);
+  gtk_widget_class_bind_template_child (widget_class, TableroNodePane, network_label);
+  gtk_widget_class_bind_template_child (widget_class, TableroNodePane, source_label);
+  gtk_widget_class_bind_template_child (widget_class, TableroNodePane, target_label);
+  gtk_widget_class_bind_template_child (widget_class, TableroNodePane, method_label);
+  gtk_widget_class_bind_template_child (widget_class, TableroNodePane, resource_label);
+  gtk_widget_class_bind_template_child (widget_class, TableroNodePane, rate_label);
+  gtk_widget_class_bind_template_callback (widget_class, on_name_apply);
+
+  gtk_widget_class_set_layout_manager_type (widget_class, GTK_TYPE_BIN_LAYOUT);
+  gtk_widget_class_set_css_name (widget_class, "nodepane");
+}
+
+static void
+tablero_node_pane_init (TableroNodePane *self)
+{
+  gtk_widget_init_template (GTK_WIDGET (self));
+  gtk_stack_set_visible_child_name (self->stack_widget, "empty");
+
+  /* One colour for the bar, set from the node's level by CSS class. */
+  gtk_level_bar_remove_offset_value (self->saturation_bar, GTK_LEVEL_BAR_OFFSET_LOW);
+  gtk_level_bar_remove_offset_value (self->saturation_bar, GTK_LEVEL_BAR_OFFSET_HIGH);
+  gtk_level_bar_remove_offset_value (self->saturation_bar, GTK_LEVEL_BAR_OFFSET_FULL);
+}

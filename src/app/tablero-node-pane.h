@@ -1,0 +1,28 @@
+/* tablero-node-pane.h: details of the selected node or connection
+ *
+ * SPDX-License-Identifier: MIT
+ */
+#pragma once
+
+#include <gtk/gtk.h>
+
+#include "tablero-stack.h"
+
+G_BEGIN_DECLS
+
+#define TABLERO_TYPE_NODE_PANE (tablero_node_pane_get_type ())
+
+G_DECLARE_FINAL_TYPE (TableroNodePane, tablero_node_pane, TABLERO, NODE_PANE, GtkWidget)
+
+GtkWidget    *tablero_node_pane_new           (void);
+void          tablero_node_pane_set_stack     (TableroNodePane *self,
+                                               TableroStack    *stack);
+/* @nodes, @edges: the selection, arrays of TableroNode / TableroEdge. */
+void          tablero_node_pane_set_selection (TableroNodePane *self,
+                                               GPtrArray       *nodes,
+                                               GPtrArray       *edges);
+TableroNode  *tablero_node_pane_get_node      (TableroNodePane *self);
+/* The name of the visible page: "empty", "node", "edge" or "many". */
+const char   *tablero_node_pane_get_page      (TableroNodePane *self);
+
+G_END_DECLS
