@@ -19,7 +19,11 @@ struct _TableroApplication
 
   TableroStackStore *store;
   GError            *store_error;
-  gboolean           owns_main_context;
+
+  /* The engine Tablero embeds: it talks to every node of the stack. */
+  JstpEngine        *engine;
+  JstpNetwork       *network;
+  JstpStatusReporter *reporter;
 };
 
 G_DEFINE_FINAL_TYPE (TableroApplication, tablero_application, ADW_TYPE_APPLICATION)
@@ -134,14 +138,6 @@ tablero_application_startup (GApplication *application)
 
   G_APPLICATION_CLASS (tablero_application_parent_class)->startup (application);
 
-  /* The GUI thread owns the default main context for good. Code on other
-   * threads that hands results back with g_main_context_invoke () (the stack
-   * store's worker does) would otherwise run them itself, off this thread,
-   * whenever it catches the context between two loop iterations; owned,
-   * the context queues them for this thread instead. */
-  if (g_main_context_acquire (g_main_context_default ()))
-    self->owns_main_context = TRUE;
-
   g_action_map_add_action_entries (G_ACTION_MAP (self), app_actions,
                                    G_N_ELEMENTS (app_actions), self);
   for (guint i = 0; i < G_N_ELEMENTS (accels); i++)
@@ -176,9 +172,38 @@ tablero_application_shutdown (GApplication *application)
 
   G_APPLICATION_CLASS (tablero_application_parent_class)->shutdown (application);
 
-  if (self->owns_main_context)
-    g_main_context_release (g_main_context_default ());
-  self->owns_main_context = FALSE;
+  g_clear_object (&self->reporter);
+  if (self->network)
+    jstp_network_close (self->network);
+}
+
+static void
+start_engine (TableroApplication *self)
+{
+  g_autoptr(GError) error = NULL;
+
+  self->engine = jstp_engine_new ("tablero");
+  jstp_engine_set_kind (self->engine, "tablero");
+  self->network = jstp_network_new (self->engine);
+  /* Loopback only, on free ports: nodes reach Tablero, the world does not. */
+  if (!jstp_network_listen (self->network, "tcp", "127.0.0.1", 0, &error) ||
+      !jstp_network_listen (self->network, "ws", "127.0.0.1", 0, &error))
+    g_warning ("The embedded engine cannot listen: %s", error->message);
+  self->reporter = jstp_status_reporter_new (self->engine, self->network);
+}
+
+JstpEngine *
+tablero_application_get_engine (TableroApplication *self)
+{
+  g_return_val_if_fail (TABLERO_IS_APPLICATION (self), NULL);
+  return self->engine;
+}
+
+JstpNetwork *
+tablero_application_get_network (TableroApplication *self)
+{
+  g_return_val_if_fail (TABLERO_IS_APPLICATION (self), NULL);
+  return self->network;
 }
 
 static void
@@ -188,6 +213,9 @@ tablero_application_dispose (GObject *object)
 
   g_clear_object (&self->store);
   g_clear_error (&self->store_error);
+  g_clear_object (&self->reporter);
+  g_clear_object (&self->network);
+  g_clear_object (&self->engine);
 
   G_OBJECT_CLASS (tablero_application_parent_class)->dispose (object);
 }
@@ -207,6 +235,7 @@ tablero_application_class_init (TableroApplicationClass *klass)
 static void
 tablero_application_init (TableroApplication *self)
 {
+  start_engine (self);
 }
 
 TableroApplication *

@@ -6,6 +6,9 @@
 
 #include <adwaita.h>
 
+#include "jstp-engine.h"
+#include "jstp-network.h"
+#include "jstp-status-reporter.h"
 #include "tablero-stack-store.h"
 
 G_BEGIN_DECLS
@@ -22,5 +25,10 @@ TableroStackStore  *tablero_application_get_store       (TableroApplication  *se
 /* Uses @store instead of the default database (tests). */
 void                tablero_application_set_store       (TableroApplication  *self,
                                                          TableroStackStore   *store);
+
+/* The engine Tablero embeds, listening on loopback; it reaches every node
+ * of the stack. Transfer none. */
+JstpEngine         *tablero_application_get_engine      (TableroApplication  *self);
+JstpNetwork        *tablero_application_get_network     (TableroApplication  *self);
 
 G_END_DECLS
