@@ -89,9 +89,6 @@ struct _JstpEngine
   JstpEngineCounters counters;
   JstpConnection *current_connection;   /* during process() */
 
-  JstpAdmissionFunc admission_func;
-  gpointer admission_data;
-  GDestroyNotify admission_destroy;
   GPtrArray *admission_hooks;       /* AdmissionHook, in the order added */
   guint next_hook_id;
 
@@ -914,17 +911,6 @@ process_one (JstpEngine     *self,
       return;
     }
 
-  if (from && self->admission_func)
-    {
-      guint refusal = self->admission_func (self, from, dispatch, self->admission_data);
-
-      if (refusal != 0)
-        {
-          reply (self, from, tx, txid, refusal, "the engine refuses new work for now");
-          return;
-        }
-    }
-
   if (!admit (self, from, dispatch, tx, binding))
     return;
 
@@ -1010,26 +996,6 @@ jstp_engine_receive (JstpEngine     *self,
 
   process (self, connection, dispatch, NULL, NULL);
   return TRUE;
-}
-
-void
-jstp_engine_set_admission_func (JstpEngine        *self,
-                                JstpAdmissionFunc  func,
-                                gpointer           user_data,
-                                GDestroyNotify     destroy)
-{
-  GDestroyNotify old_destroy;
-  gpointer old_data;
-
-  g_return_if_fail (JSTP_IS_ENGINE (self));
-
-  old_destroy = self->admission_destroy;
-  old_data = self->admission_data;
-  self->admission_func = func;
-  self->admission_data = user_data;
-  self->admission_destroy = destroy;
-  if (old_destroy)
-    old_destroy (old_data);
 }
 
 static void
@@ -1462,7 +1428,6 @@ jstp_engine_dispose (GObject *object)
       transaction_finish (value);
     }
   g_hash_table_remove_all (self->pending_forwards);
-  jstp_engine_set_admission_func (self, NULL, NULL, NULL);
   g_ptr_array_set_size (self->admission_hooks, 0);
 
   G_OBJECT_CLASS (jstp_engine_parent_class)->dispose (object);

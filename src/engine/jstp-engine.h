@@ -142,29 +142,6 @@ void          jstp_engine_answer             (JstpEngine        *self,
                                               const char        *body_json);
 
 /**
- * JstpAdmissionFunc:
- * @connection: where @dispatch arrived from
- * @dispatch: a regular dispatch for this engine (not forwarded, not an
- *   ANSWER, BIND or RELEASE)
- *
- * Decides whether the engine takes on a dispatch from the network, before
- * anything is triggered (load shedding: a saturated engine refuses work it
- * cannot do in time, rather than doing all of it late).
- * Returns: 0 to process it, or the status to refuse it with (429)
- */
-typedef guint (*JstpAdmissionFunc) (JstpEngine     *engine,
-                                    JstpConnection *connection,
-                                    JstpDispatch   *dispatch,
-                                    gpointer        user_data);
-
-/* One admission function per engine; %NULL removes it. Local emitters are
- * never refused. */
-void          jstp_engine_set_admission_func (JstpEngine        *self,
-                                              JstpAdmissionFunc  func,
-                                              gpointer           user_data,
-                                              GDestroyNotify     destroy);
-
-/**
  * JstpAdmissionHook:
  * @connection: (nullable): where @dispatch arrived from; %NULL for a local
  *   emitter
@@ -173,9 +150,11 @@ void          jstp_engine_set_admission_func (JstpEngine        *self,
  *   jstp_engine_bind() or jstp_engine_release())
  * @message: (out) (transfer full) (optional): why, when refusing
  *
- * Unlike the admission function, hooks see local emitters and
- * subscriptions too, and there may be several: they run in the order they
- * were added (after the admission function) and the first refusal wins.
+ * Hooks decide whether the engine takes on a dispatch before anything is
+ * triggered: load shedding (a saturated engine refuses work it cannot do in
+ * time), signature checks, a service refusing forged events. They see local
+ * emitters and subscriptions too, so each hook picks what it judges; they
+ * run in the order they were added and the first refusal wins.
  * A hook may record what it learnt with jstp_dispatch_set_note(), for the
  * bind callbacks (the security extension records the verified author).
  * Returns: 0 to go on, or the status to refuse @dispatch with

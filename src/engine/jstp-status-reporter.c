@@ -25,7 +25,7 @@ struct _JstpStatusReporter
   guint64 status_binding;
   gulong level_handler;
   gboolean shed_when_critical;
-  gboolean admission_installed;
+  guint admission_hook;          /* 0: not shedding */
   gboolean sampling;            /* inside our own sample: the tick reports */
 
   /* The engine's figures of the last sample. */
@@ -269,29 +269,34 @@ static guint
 admission_cb (JstpEngine     *engine,
               JstpConnection *connection,
               JstpDispatch   *dispatch,
+              char          **message,
               gpointer        data)
 {
   JstpStatusReporter *self = data;
 
+  /* Only new work from the network is shed: local emitters and
+   * subscriptions go on, so that clients can watch the engine recover. */
+  if (connection == NULL ||
+      jstp_dispatch_get_morphology (dispatch) != JSTP_MORPHOLOGY_REGULAR)
+    return 0;
   if (jstp_host_metrics_get_level (self->metrics) != JSTP_SATURATION_CRITICAL)
     return 0;
   if (is_reserved (dispatch))
     return 0;
+  if (message)
+    *message = g_strdup ("the engine refuses new work for now");
   return JSTP_STATUS_SATURATED;
 }
 
 static void
 update_admission (JstpStatusReporter *self)
 {
-  if (self->shed_when_critical && !self->admission_installed)
+  if (self->shed_when_critical && self->admission_hook == 0)
+    self->admission_hook = jstp_engine_add_admission_hook (self->engine, admission_cb, self, NULL);
+  else if (!self->shed_when_critical && self->admission_hook != 0)
     {
-      jstp_engine_set_admission_func (self->engine, admission_cb, self, NULL);
-      self->admission_installed = TRUE;
-    }
-  else if (!self->shed_when_critical && self->admission_installed)
-    {
-      jstp_engine_set_admission_func (self->engine, NULL, NULL, NULL);
-      self->admission_installed = FALSE;
+      jstp_engine_remove_admission_hook (self->engine, self->admission_hook);
+      self->admission_hook = 0;
     }
 }
 

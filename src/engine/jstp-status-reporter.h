@@ -105,9 +105,8 @@ void                 jstp_status_reporter_set_critical_threshold (JstpStatusRepo
  * jstp_status_reporter_set_shed_when_critical:
  *
  * When on, and the level is critical, regular dispatches that arrive from
- * the network are answered 429 instead of being processed (the engine's
- * admission function, see jstp_engine_set_admission_func(); the reporter
- * takes it over while this is on). The reserved `["jstp", ...]` resources
+ * the network are answered 429 instead of being processed (through an
+ * admission hook, see jstp_engine_add_admission_hook()). The reserved `["jstp", ...]` resources
  * stay served, so that clients can still watch the engine recover.
  */
 gboolean             jstp_status_reporter_get_shed_when_critical (JstpStatusReporter *self);

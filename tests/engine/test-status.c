@@ -316,10 +316,15 @@ static guint
 refuse_all (JstpEngine     *engine,
             JstpConnection *connection,
             JstpDispatch   *dispatch,
+            char          **message,
             gpointer        data)
 {
   guint *calls = data;
 
+  /* Like load shedding: new work from the network only. */
+  if (connection == NULL ||
+      jstp_dispatch_get_morphology (dispatch) != JSTP_MORPHOLOGY_REGULAR)
+    return 0;
   (*calls)++;
   return JSTP_STATUS_SATURATED;
 }
@@ -339,11 +344,12 @@ test_admission (void)
   g_autoptr(JstpDispatch) refused = NULL;
   g_autoptr(JstpDispatch) ack = NULL;
   guint calls = 0;
+  guint hook;
 
   jstp_engine_bind (engine, "POST", (const char *[]) { "work", NULL }, on_received, log, NULL,
                     NULL);
   jstp_engine_add_connection (engine, JSTP_CONNECTION (conn));
-  jstp_engine_set_admission_func (engine, refuse_all, &calls, count_destroy);
+  hook = jstp_engine_add_admission_hook (engine, refuse_all, &calls, count_destroy);
 
   /* A regular dispatch from the network is refused with the status given,
    * before it triggers anything. */
@@ -359,7 +365,7 @@ test_admission (void)
     g_assert_cmpstr (txid, ==, "t1");
   }
 
-  /* Subscriptions and local emitters are never asked about. */
+  /* Subscriptions and local emitters are let through. */
   test_connection_receive (conn, "{" PROTO ",\"method\":\"BIND\",\"endpoint\":{\"method\":\"PUT\","
                                  "\"resource\":[\"x\"]}," TS ",\"token\":[\"b1\"]}");
   ack = test_connection_parse_last (conn);
@@ -373,7 +379,7 @@ test_admission (void)
   g_assert_cmpuint (log->received->len, ==, 1);
 
   /* Removing it runs its destroy notify and lets work in again. */
-  jstp_engine_set_admission_func (engine, NULL, NULL, NULL);
+  jstp_engine_remove_admission_hook (engine, hook);
   g_assert_cmpuint (calls, ==, 101);
   test_connection_receive (conn, "{" PROTO ",\"method\":\"POST\",\"resource\":[\"work\"],"
                                  TS "}");
@@ -381,7 +387,7 @@ test_admission (void)
 
   /* The engine drops it when disposed. */
   calls = 0;
-  jstp_engine_set_admission_func (engine, refuse_all, &calls, count_destroy);
+  jstp_engine_add_admission_hook (engine, refuse_all, &calls, count_destroy);
   g_clear_object (&engine);
   g_assert_cmpuint (calls, ==, 100);
 }
@@ -1126,7 +1132,8 @@ test_pool_least_saturated (void)
     guint calls = 0;
 
     /* It says 0.1, but its engine refuses work. */
-    jstp_engine_set_admission_func (fakes[2].peer->engine, refuse_all, &calls, NULL);
+    guint refusing = jstp_engine_add_admission_hook (fakes[2].peer->engine, refuse_all, &calls,
+                                                     NULL);
     g_assert_true (jstp_pool_emit (pool, d, on_answer, log, NULL) == members[2]);
     g_assert_true (wait_for (has_answer, log, 5000));
     g_assert_cmpuint (calls, ==, 1);
@@ -1134,7 +1141,7 @@ test_pool_least_saturated (void)
     g_assert_true (jstp_pool_member_get_shedding (members[2]));
     g_assert_false (jstp_pool_member_is_available (members[2]));
     g_assert_true (jstp_pool_choose (pool) == members[0]);
-    jstp_engine_set_admission_func (fakes[2].peer->engine, NULL, NULL, NULL);
+    jstp_engine_remove_admission_hook (fakes[2].peer->engine, refusing);
   }
   fake_report (&fakes[2], 0.1, "ok");
   g_assert_true (wait_for (member_available, members[2], 5000));

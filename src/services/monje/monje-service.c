@@ -22,6 +22,7 @@ struct _MonjeService {
   JstpEngine *engine;
   MonjeStore *store;
   GArray *bindings;         /* guint64 */
+  guint admission_hook;
   guint max_results;
   guint64 n_changes;
 };
@@ -574,11 +575,16 @@ static guint
 admit_cb (JstpEngine     *engine,
           JstpConnection *connection,
           JstpDispatch   *dispatch,
+          char          **message,
           gpointer        data)
 {
-  if (jstp_dispatch_get_extension (dispatch, MONJE_EVENT_HEADER))
+  /* Monje's own events are local; the same marker from the network is a
+   * forgery, or an echo that would feed a loop. */
+  if (connection != NULL && jstp_dispatch_get_extension (dispatch, MONJE_EVENT_HEADER))
     {
       g_debug ("dropped a change event from %s", jstp_connection_get_peer_address (connection));
+      if (message)
+        *message = g_strdup ("change events come from Monje only");
       return JSTP_STATUS_FORBIDDEN;
     }
   return 0;
@@ -614,9 +620,7 @@ monje_service_constructed (GObject *object)
   bind (self, "PUT", (const char *[]) { "db", ":collection", ":id", NULL }, on_replace);
   bind (self, "PATCH", (const char *[]) { "db", ":collection", ":id", NULL }, on_update);
   bind (self, "DELETE", (const char *[]) { "db", ":collection", ":id", NULL }, on_remove);
-  /* The engine's one admission function: a status reporter that sheds
-   * load would take it over (Monje does not ask it to). */
-  jstp_engine_set_admission_func (self->engine, admit_cb, self, NULL);
+  self->admission_hook = jstp_engine_add_admission_hook (self->engine, admit_cb, self, NULL);
 }
 
 static void
@@ -626,7 +630,7 @@ monje_service_dispose (GObject *object)
 
   if (self->bindings)
     {
-      jstp_engine_set_admission_func (self->engine, NULL, NULL, NULL);
+      jstp_engine_remove_admission_hook (self->engine, self->admission_hook);
       for (guint i = 0; i < self->bindings->len; i++)
         jstp_engine_release (self->engine, g_array_index (self->bindings, guint64, i));
       g_clear_pointer (&self->bindings, g_array_unref);
