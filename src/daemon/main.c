@@ -15,7 +15,9 @@
 #include <glib-unix.h>
 
 #include "jstp-engine.h"
+#include "jstp-log.h"
 #include "jstp-network.h"
+#include "jstp-service-registry.h"
 #include "jstpd-security.h"
 #include "jstp-status-reporter.h"
 
@@ -53,6 +55,7 @@ typedef struct {
   gint64 queue_limit;       /* bytes */
   int idle_timeout;         /* s */
   char **bridge_args;
+  char **services;          /* NAME or NAME:KEY=VALUE,... */
   char *config;
   gboolean quiet;
   gboolean verbose;
@@ -79,6 +82,7 @@ options_clear (Options *options)
   g_clear_pointer (&options->listen, g_free);
   g_clear_pointer (&options->allow, g_strfreev);
   g_clear_pointer (&options->bridge_args, g_strfreev);
+  g_clear_pointer (&options->services, g_strfreev);
   g_clear_pointer (&options->config, g_free);
   g_clear_pointer (&options->bridges, g_ptr_array_unref);
 }
@@ -338,7 +342,8 @@ normalize_allow (char    **allow,
 
 static const char * const main_keys[] = {
   "name", "listen", "tcp-port", "ws-port", "gateway", "allow", "quirks", "answer-timeout",
-  "max-frame", "max-connections", "max-subscriptions", "queue-limit", "idle-timeout", NULL
+  "max-frame", "max-connections", "max-subscriptions", "queue-limit", "idle-timeout", "service",
+  NULL
 };
 static const char * const bridge_keys[] = { "host", "method", "resource", NULL };
 
@@ -501,6 +506,16 @@ load_config (Options     *options,
           if (options->allow == NULL)
             options->allow = g_steal_pointer (&allow);
         }
+      if (g_key_file_has_key (file, "jstpd", "service", NULL))
+        {
+          g_auto(GStrv) services = g_key_file_get_string_list (file, "jstpd", "service", NULL,
+                                                               error);
+
+          if (services == NULL)
+            return FALSE;
+          if (options->services == NULL)
+            options->services = g_steal_pointer (&services);
+        }
     }
 
   for (guint i = 0; groups[i]; i++)
@@ -651,6 +666,7 @@ main (int    argc,
   g_autofree char *key_file = NULL;
   g_autofree char *verify = NULL;
   g_auto(GStrv) trust = NULL;
+  g_auto(GStrv) log_levels = NULL;
   g_autoptr(JstpSecurity) security = NULL;
   const GOptionEntry entries[] = {
     { "name", 0, 0, G_OPTION_ARG_STRING, &options.name,
@@ -700,6 +716,13 @@ main (int    argc,
     { "trust", 0, 0, G_OPTION_ARG_STRING_ARRAY, &trust,
       N_("Accept dispatches from this key only (and the others given); repeatable"),
       N_("KEYID") },
+    { "service", 's', 0, G_OPTION_ARG_STRING_ARRAY, &options.services,
+      N_("Run a built-in service on this engine (rpc, pubsub, presence); repeatable"),
+      N_("NAME[:KEY=VALUE,...]") },
+    { "log-level", 0, 0, G_OPTION_ARG_STRING_ARRAY, &log_levels,
+      N_("Log messages of DOMAIN (engine, jstpd or a service's name) down to LEVEL "
+         "(error, warning, message, info or debug, the default); repeatable"),
+      N_("DOMAIN[=LEVEL]") },
     { "config", 'c', 0, G_OPTION_ARG_FILENAME, &options.config,
       N_("Read settings from a key file; flags win over it"), N_("FILE") },
     { "quiet", 'q', 0, G_OPTION_ARG_NONE, &options.quiet,
@@ -717,6 +740,8 @@ main (int    argc,
   g_autoptr(JstpStatusReporter) reporter = NULL;
   g_autoptr(GMainLoop) loop = NULL;
   g_autoptr(GString) line = NULL;
+  /* After the engine: services leave it before it goes. */
+  g_autoptr(GPtrArray) services = g_ptr_array_new_with_free_func (g_object_unref);
   JstpNetworkLimits *limits;
   JstpParseOptions *parse_options;
   JstpMode mode;
@@ -764,6 +789,19 @@ main (int    argc,
       "  method=PUT\n"
       "  resource=[\"jstp\",\"status\"]\n"
       "\n"
+      "Services: --service NAME runs a built-in service under the resource [\"NAME\"]:\n"
+      "rpc (a few methods to try clients on), pubsub (named channels with their last\n"
+      "messages) and presence (who is in a channel). GET [\"NAME\"] answers a service's\n"
+      "status and GET [\"jstp\",\"services\"] lists them. Options follow a colon:\n"
+      "--service pubsub:history=50,prefix=chat. In the config file: service=rpc;pubsub\n"
+      "\n"
+      "Browsers: the WebSocket port also answers plain HTTP: / is a page with the\n"
+      "engine's status, live, and a form to send dispatches; /jstp.js is the\n"
+      "JavaScript client it is built on.\n"
+      "\n"
+      "Logging: --log-level engine=debug --log-level pubsub=info, or the same in\n"
+      "JSTP_DEBUG=engine,pubsub=info; warnings are always shown.\n"
+      "\n"
       "Exit status: 0 after a signal, 1 when it cannot start (a port in use, a bad\n"
       "config file), 2 for bad flags.\n"
       "\n"
@@ -773,6 +811,7 @@ main (int    argc,
       "  jstpd --tcp-port 0 --ws-port 0 --verbose\n"
       "  jstpd --gateway --allow 10.0.0.2:33333 --allow 10.0.0.3:*\n"
       "  jstpd --bridge 'tcp://10.0.0.2:33333 PUT [\"jstp\",\"status\"]'\n"
+      "  jstpd --service pubsub --service presence --log-level pubsub=debug\n"
       "  jstpd --config /etc/jstpd.conf --quiet\n"));
 
   if (!g_option_context_parse (context, &argc, &argv, &error))
@@ -804,6 +843,20 @@ main (int    argc,
       /* TRANSLATORS: first %s is a file name, second what is wrong in it */
       print_error (_("bad config file %s: %s"), options.config, error->message);
       return EXIT_FAILURE;
+    }
+
+  /* Made now, so that a bad name or setting is a usage error. */
+  for (guint i = 0; options.services && options.services[i]; i++)
+    {
+      JstpService *service = jstp_service_new_by_name (options.services[i], &error);
+
+      if (service == NULL)
+        {
+          /* TRANSLATORS: %s is what is wrong with a --service argument */
+          print_error (_("--service: %s"), error->message);
+          return EXIT_USAGE;
+        }
+      g_ptr_array_add (services, service);
     }
 
   mode = options.quirks ? JSTP_MODE_QUIRKS : JSTP_MODE_STRICT;
@@ -855,6 +908,17 @@ main (int    argc,
   g_log_writer_default_set_use_stderr (TRUE);
   if (options.verbose)
     g_setenv ("G_MESSAGES_DEBUG", "Jstp jstpd", TRUE);
+  jstp_log_init ();
+  /* --verbose covers the services too; --log-level can still say otherwise. */
+  for (guint i = 0; options.verbose && i < services->len; i++)
+    jstp_log_set_level (jstp_service_get_name (g_ptr_array_index (services, i)),
+                        G_LOG_LEVEL_DEBUG);
+  for (guint i = 0; log_levels && log_levels[i]; i++)
+    if (!jstp_log_parse_levels (log_levels[i], &error))
+      {
+        print_error ("--log-level: %s", error->message);
+        return EXIT_USAGE;
+      }
   if (options.quiet)
     {
       g_log_set_handler ("Jstp", G_LOG_LEVEL_MESSAGE | G_LOG_LEVEL_INFO | G_LOG_LEVEL_DEBUG,
@@ -903,6 +967,21 @@ main (int    argc,
 
   /* Every engine reports how saturated its host is (spec section 8). */
   reporter = jstp_status_reporter_new (engine, network);
+
+  for (guint i = 0; i < services->len; i++)
+    {
+      JstpService *service = g_ptr_array_index (services, i);
+
+      if (!jstp_service_mount (service, engine, NULL, &error))
+        {
+          /* TRANSLATORS: first %s is a service's name, second why it failed */
+          print_error (_("cannot run the %s service: %s"), jstp_service_get_name (service),
+                       error->message);
+          return EXIT_FAILURE;
+        }
+      g_debug ("service %s under %s", jstp_service_get_name (service),
+               jstp_service_get_prefix (service)[0]);
+    }
 
   if (options.gateway)
     {

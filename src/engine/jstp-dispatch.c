@@ -1641,9 +1641,9 @@ append_part (GString        *out,
   g_string_append_len (out, data, length);
   /* Received text may hold line breaks between tokens (never inside a
    * string: the scanner refuses raw control characters there). TCP framing
-   * needs none, and outside strings a space means the same. */
-  if (part->owned == NULL &&
-      (memchr (data, '\n', length) != NULL || memchr (data, '\r', length) != NULL))
+   * needs none, and outside strings a space means the same. A received
+   * part read through a getter is owned too (an uncompacted copy). */
+  if (memchr (data, '\n', length) != NULL || memchr (data, '\r', length) != NULL)
     for (gsize i = out->len - length; i < out->len; i++)
       if (out->str[i] == '\n' || out->str[i] == '\r')
         out->str[i] = ' ';

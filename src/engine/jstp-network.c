@@ -2,13 +2,16 @@
 #include "config.h"
 
 #include <string.h>
+#include <sys/socket.h>
 #include <libsoup/soup.h>
 
 #include "jstp-engine-private.h"
 #include "jstp-json.h"
 #include "jstp-network.h"
 #include "jstp-tcp-connection.h"
+#include "jstp-web.h"
 #include "jstp-ws-connection.h"
+#include "jstp-ws-limit.h"
 
 /* Someone waiting for a destination's connection. */
 typedef struct {
@@ -40,6 +43,21 @@ typedef struct {
   JstpPattern *endpoint;
 } Bridge;
 
+/* The listening sockets of one transport. GSocketService and libsoup's
+ * own listener are not used: on EMFILE the first retries at once, with a
+ * warning each time, and the second stops accepting for good. */
+typedef struct {
+  JstpNetwork *network;
+  GSocketListener *listener;
+  gboolean ws;
+  gboolean accepting;
+  guint retry_id;
+  guint backoff_ms;
+} Acceptor;
+
+#define ACCEPT_BACKOFF_MIN_MS 50
+#define ACCEPT_BACKOFF_MAX_MS 1000
+
 struct _JstpNetwork
 {
   GObject parent_instance;
@@ -47,9 +65,10 @@ struct _JstpNetwork
   JstpEngine *engine;
   JstpNetworkLimits limits;
 
-  GSocketService *tcp_service;
+  Acceptor tcp_acceptor;
   guint16 tcp_port;
-  SoupServer *ws_server;
+  Acceptor ws_acceptor;
+  SoupServer *ws_server;           /* HTTP and the upgrade, on our sockets */
   guint16 ws_port;
   GPtrArray *listen_addresses;   /* GInetAddress, what we listen on */
 
@@ -178,13 +197,10 @@ track_inbound (JstpNetwork    *self,
                          inbound_info_free, 0);
 }
 
-static gboolean
-on_incoming_tcp (GSocketService    *service,
-                 GSocketConnection *socket_connection,
-                 GObject           *source,
-                 gpointer           data)
+static void
+incoming_tcp (JstpNetwork       *self,
+              GSocketConnection *socket_connection)
 {
-  JstpNetwork *self = data;
   g_autoptr(JstpTcpConnection) connection =
     jstp_tcp_connection_new (socket_connection, TRUE, &self->limits);
   const char *refusal = admit (self, jstp_connection_get_peer_address (JSTP_CONNECTION (connection)),
@@ -196,22 +212,19 @@ on_incoming_tcp (GSocketService    *service,
       g_debug ("refused tcp connection from %s: %s",
                jstp_connection_get_peer_address (JSTP_CONNECTION (connection)), refusal);
       g_io_stream_close (G_IO_STREAM (socket_connection), NULL, NULL);
-      return TRUE;
+      return;
     }
   track_inbound (self, JSTP_CONNECTION (connection), FALSE);
   jstp_engine_add_connection (self->engine, JSTP_CONNECTION (connection));
   jstp_tcp_connection_start (connection);
-  return TRUE;
 }
 
 static void
-on_websocket (SoupServer              *server,
+on_websocket (JstpNetwork             *self,
               SoupServerMessage       *msg,
-              const char              *path,
               SoupWebsocketConnection *ws,
-              gpointer                 data)
+              GSocket                 *socket)
 {
-  JstpNetwork *self = data;
   GSocketAddress *remote = soup_server_message_get_remote_address (msg);
   g_autofree char *peer = NULL;
   gboolean loopback = FALSE;
@@ -239,10 +252,158 @@ on_websocket (SoupServer              *server,
       return;
     }
 
-  connection = jstp_ws_connection_new (ws, soup_server_message_get_socket (msg), peer, loopback,
-                                       TRUE, &self->limits);
+  connection = jstp_ws_connection_new (ws, socket, peer, loopback, TRUE, &self->limits);
   track_inbound (self, JSTP_CONNECTION (connection), TRUE);
   jstp_engine_add_connection (self->engine, JSTP_CONNECTION (connection));
+}
+
+/* The handshake is done here rather than by
+ * soup_server_add_websocket_handler(), so that server connections get the
+ * bound on fragmented messages (jstp-ws-limit.h) and no permessage-deflate,
+ * whose frames could inflate far past any limit. */
+static void
+on_upgraded (SoupServerMessage *msg,
+             gpointer           data)
+{
+  JstpNetwork *self = data;
+  GUri *uri = soup_server_message_get_uri (msg);
+  g_autoptr(GIOStream) stream = NULL;
+  g_autoptr(SoupWebsocketConnection) ws = NULL;
+  g_autoptr(GIOStream) base = NULL;
+  GSocket *socket = NULL;
+  const char *origin;
+
+  g_signal_handlers_disconnect_by_func (msg, on_upgraded, data);
+  g_object_ref (msg);
+  stream = soup_server_message_steal_connection (msg);
+  origin = soup_message_headers_get_one (soup_server_message_get_request_headers (msg), "Origin");
+  ws = soup_websocket_connection_new (stream, uri, SOUP_WEBSOCKET_CONNECTION_SERVER, origin, NULL,
+                                      g_list_prepend (NULL, jstp_ws_limit_new (&self->limits)));
+  /* libsoup wraps the connection the acceptor gave it in a stream of its
+   * own; the socket underneath is what the queue estimate reads. */
+  if (g_object_class_find_property (G_OBJECT_GET_CLASS (stream), "base-iostream"))
+    g_object_get (stream, "base-iostream", &base, NULL);
+  if (G_IS_SOCKET_CONNECTION (base))
+    socket = g_socket_connection_get_socket (G_SOCKET_CONNECTION (base));
+  on_websocket (self, msg, ws, socket);
+  g_object_unref (msg);
+}
+
+static void
+incoming_ws (JstpNetwork       *self,
+             GSocketConnection *socket_connection)
+{
+  g_autoptr(GSocketAddress) local = g_socket_connection_get_local_address (socket_connection, NULL);
+  g_autoptr(GSocketAddress) remote = g_socket_connection_get_remote_address (socket_connection, NULL);
+  g_autoptr(GError) error = NULL;
+
+  /* HTTP, then the upgrade (on_upgrade_request), are libsoup's. */
+  if (local == NULL || remote == NULL ||
+      !soup_server_accept_iostream (self->ws_server, G_IO_STREAM (socket_connection), local, remote,
+                                    &error))
+    {
+      g_debug ("dropped a ws connection: %s", error ? error->message : "no address");
+      g_io_stream_close (G_IO_STREAM (socket_connection), NULL, NULL);
+    }
+}
+
+static void acceptor_next (Acceptor *acceptor);
+
+static gboolean
+acceptor_retry_cb (gpointer data)
+{
+  Acceptor *acceptor = data;
+
+  acceptor->retry_id = 0;
+  acceptor_next (acceptor);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+on_accepted (GObject      *source,
+             GAsyncResult *result,
+             gpointer      data)
+{
+  g_autoptr(JstpNetwork) self = data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GSocketConnection) connection =
+    g_socket_listener_accept_finish (G_SOCKET_LISTENER (source), result, NULL, &error);
+  Acceptor *acceptor;
+
+  if (self->closed)
+    return;
+  acceptor = G_SOCKET_LISTENER (source) == self->ws_acceptor.listener ? &self->ws_acceptor
+                                                                      : &self->tcp_acceptor;
+  acceptor->accepting = FALSE;
+  if (connection == NULL)
+    {
+      /* Out of descriptors, most likely: the connection waits in the
+       * backlog, and accepting again at once would spin on it. */
+      g_debug ("accepting a %s connection failed (%s); trying again in %u ms",
+               acceptor->ws ? "ws" : "tcp", error->message, acceptor->backoff_ms);
+      acceptor->retry_id = g_timeout_add (acceptor->backoff_ms, acceptor_retry_cb, acceptor);
+      acceptor->backoff_ms = MIN (acceptor->backoff_ms * 2, ACCEPT_BACKOFF_MAX_MS);
+      return;
+    }
+  acceptor->backoff_ms = ACCEPT_BACKOFF_MIN_MS;
+  if (acceptor->ws)
+    incoming_ws (self, connection);
+  else
+    incoming_tcp (self, connection);
+  acceptor_next (acceptor);
+}
+
+static void
+acceptor_next (Acceptor *acceptor)
+{
+  JstpNetwork *self = acceptor->network;
+
+  if (acceptor->accepting || acceptor->retry_id || self->closed)
+    return;
+  acceptor->accepting = TRUE;
+  g_socket_listener_accept_async (acceptor->listener, self->cancellable, on_accepted,
+                                  g_object_ref (self));
+}
+
+/* Listens on @address for @acceptor; the port it got in @port. */
+static gboolean
+acceptor_listen (Acceptor        *acceptor,
+                 GSocketAddress  *address,
+                 guint16         *port,
+                 GError         **error)
+{
+  g_autoptr(GSocketAddress) effective = NULL;
+
+  if (acceptor->listener == NULL)
+    {
+      acceptor->listener = g_socket_listener_new ();
+      /* GLib's default backlog of 10 drops the SYN of the 12th of a burst
+       * of connections, which then waits a second to try again. */
+      g_socket_listener_set_backlog (acceptor->listener, SOMAXCONN);
+    }
+  if (!g_socket_listener_add_address (acceptor->listener, address, G_SOCKET_TYPE_STREAM,
+                                      G_SOCKET_PROTOCOL_TCP, NULL, &effective, error))
+    return FALSE;
+  if (*port == 0)
+    *port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (effective));
+  acceptor_next (acceptor);
+  return TRUE;
+}
+
+/* An early handler: upgrades never reach the plain handler. */
+static void
+on_upgrade_request (SoupServer        *server,
+                    SoupServerMessage *msg,
+                    const char        *path,
+                    GHashTable        *query,
+                    gpointer           data)
+{
+  if (!soup_message_headers_header_contains (soup_server_message_get_request_headers (msg),
+                                             "Upgrade", "websocket"))
+    return;
+  /* On a bad handshake this sets the error status itself. */
+  if (soup_websocket_server_process_handshake (msg, NULL, NULL, NULL, NULL))
+    g_signal_connect (msg, "wrote-informational", G_CALLBACK (on_upgraded), data);
 }
 
 static GInetAddress *
@@ -289,44 +450,21 @@ jstp_network_listen (JstpNetwork  *self,
 
   if (g_str_equal (label, "tcp"))
     {
-      g_autoptr(GSocketAddress) effective = NULL;
-
-      if (self->tcp_service == NULL)
-        {
-          self->tcp_service = g_socket_service_new ();
-          g_signal_connect (self->tcp_service, "incoming", G_CALLBACK (on_incoming_tcp), self);
-        }
-      if (!g_socket_listener_add_address (G_SOCKET_LISTENER (self->tcp_service), socket_address,
-                                          G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, NULL,
-                                          &effective, error))
+      if (!acceptor_listen (&self->tcp_acceptor, socket_address, &self->tcp_port, error))
         return FALSE;
-      if (self->tcp_port == 0)
-        self->tcp_port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (effective));
-      g_socket_service_start (self->tcp_service);
     }
   else if (g_str_equal (label, "ws"))
     {
-      GSList *listeners;
-
       if (self->ws_server == NULL)
         {
           self->ws_server = soup_server_new ("server-header", "jstp ", NULL);
-          /* Plain HTTP is answered by the websocket handler's own checks;
-           * a handler on the same path would take the upgrade requests. */
-          soup_server_add_websocket_handler (self->ws_server, NULL, NULL, NULL,
-                                             on_websocket, self, NULL);
+          /* Upgrades are taken by the early handler; the plain one,
+           * jstp_web_handle(), serves the browser client. */
+          soup_server_add_handler (self->ws_server, NULL, jstp_web_handle, NULL, NULL);
+          soup_server_add_early_handler (self->ws_server, NULL, on_upgrade_request, self, NULL);
         }
-      if (!soup_server_listen (self->ws_server, socket_address, 0, error))
+      if (!acceptor_listen (&self->ws_acceptor, socket_address, &self->ws_port, error))
         return FALSE;
-      listeners = soup_server_get_listeners (self->ws_server);
-      if (self->ws_port == 0 && listeners)
-        {
-          g_autoptr(GSocketAddress) local =
-            g_socket_get_local_address (g_slist_last (listeners)->data, NULL);
-          if (local)
-            self->ws_port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (local));
-        }
-      g_slist_free (listeners);
     }
   else
     {
@@ -1155,10 +1293,13 @@ jstp_network_close (JstpNetwork *self)
   self->closed = TRUE;
 
   g_cancellable_cancel (self->cancellable);
-  if (self->tcp_service)
+  for (guint i = 0; i < 2; i++)
     {
-      g_socket_service_stop (self->tcp_service);
-      g_socket_listener_close (G_SOCKET_LISTENER (self->tcp_service));
+      Acceptor *acceptor = i ? &self->ws_acceptor : &self->tcp_acceptor;
+
+      g_clear_handle_id (&acceptor->retry_id, g_source_remove);
+      if (acceptor->listener)
+        g_socket_listener_close (acceptor->listener);
     }
   if (self->ws_server)
     soup_server_disconnect (self->ws_server);
@@ -1198,7 +1339,8 @@ jstp_network_dispose (GObject *object)
     }
   g_hash_table_remove_all (self->bridges);
   g_hash_table_remove_all (self->destinations);
-  g_clear_object (&self->tcp_service);
+  g_clear_object (&self->tcp_acceptor.listener);
+  g_clear_object (&self->ws_acceptor.listener);
   g_clear_object (&self->ws_server);
   /* Connections still being made outlive us (their tasks hold the client
    * and the session): their callbacks must find no network. */
@@ -1246,6 +1388,11 @@ jstp_network_init (JstpNetwork *self)
   self->destinations = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, destination_free);
   self->bridges = g_hash_table_new_full (g_int64_hash, g_int64_equal, NULL, bridge_free);
   self->cancellable = g_cancellable_new ();
+  self->tcp_acceptor.network = self;
+  self->tcp_acceptor.backoff_ms = ACCEPT_BACKOFF_MIN_MS;
+  self->ws_acceptor.network = self;
+  self->ws_acceptor.ws = TRUE;
+  self->ws_acceptor.backoff_ms = ACCEPT_BACKOFF_MIN_MS;
 }
 
 JstpNetwork *
@@ -1263,6 +1410,8 @@ jstp_network_new (JstpEngine *engine)
   g_object_set_data (G_OBJECT (self->client), "jstp-network", self);
   self->session = soup_session_new_with_options ("timeout", self->limits.connect_timeout,
                                                  "idle-timeout", 0, NULL);
+  /* No permessage-deflate from servers either: nothing bounds inflation. */
+  soup_session_remove_feature_by_type (self->session, SOUP_TYPE_WEBSOCKET_EXTENSION_MANAGER);
   g_object_set_data (G_OBJECT (self->session), "jstp-network", self);
 
   _jstp_engine_set_outbound_func (engine, outbound_func, self);

@@ -275,7 +275,7 @@ on_readable (GSocket      *socket,
   JstpTcpConnection *self = data;
   /* Delivering may close the connection and drop the engine's reference;
    * this one keeps it alive until the callback is done with it. */
-  g_autoptr(JstpTcpConnection) keep = g_object_ref (self);
+  G_GNUC_UNUSED g_autoptr(JstpTcpConnection) keep = g_object_ref (self);
   guint8 chunk[READ_CHUNK];
   g_autoptr(GError) error = NULL;
   gssize n;
@@ -290,7 +290,9 @@ on_readable (GSocket      *socket,
     }
   if (n == 0)
     {
-      /* A half dispatch before the end is discarded (A8). */
+      /* A half dispatch before the end is discarded (A8); answers to
+       * what did arrive go out first, as far as the socket takes them. */
+      flush (self);
       shut (self, "the peer closed the connection");
       return G_SOURCE_REMOVE;
     }

@@ -121,7 +121,7 @@ on_message (SoupWebsocketConnection *ws,
             gpointer                 data)
 {
   JstpWsConnection *self = data;
-  g_autoptr(JstpWsConnection) keep = g_object_ref (self);
+  G_GNUC_UNUSED g_autoptr(JstpWsConnection) keep = g_object_ref (self);
   gsize length;
   const char *text;
   gint64 now = g_get_monotonic_time ();
@@ -176,6 +176,17 @@ on_error (SoupWebsocketConnection *ws,
 {
   g_debug ("ws connection %s: %s",
            jstp_connection_get_peer_address (JSTP_CONNECTION (data)), error->message);
+  if (!g_error_matches (error, SOUP_WEBSOCKET_ERROR, SOUP_WEBSOCKET_CLOSE_TOO_BIG))
+    return;
+  /* A frame over max-incoming-payload-size makes libsoup 3.2 drop the
+   * connection without a close frame once this signal returns: say why
+   * first (RFC 6455 7.4.1, 1009). A message over the limit in fragments
+   * (jstp-ws-limit.h) leaves libsoup reading on for a closing handshake
+   * that could not end, buffering all the while: stop reading. */
+  if (soup_websocket_connection_get_state (ws) == SOUP_WEBSOCKET_STATE_OPEN)
+    soup_websocket_connection_close (ws, SOUP_WEBSOCKET_CLOSE_TOO_BIG, "message too big");
+  if (JSTP_WS_CONNECTION (data)->fd >= 0)
+    shutdown (JSTP_WS_CONNECTION (data)->fd, SHUT_RD);
 }
 
 void

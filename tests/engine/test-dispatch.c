@@ -378,6 +378,31 @@ test_copy_shares_nothing_mutable (void)
   g_assert_cmpstr (b, ==, "1");
 }
 
+/* A multi-line dispatch (a WebSocket peer may send one) must still be written
+ * as one line after its parts were read through the getters, which keep an
+ * uncompacted copy of the received text. */
+static void
+test_getters_keep_output_one_line (void)
+{
+  const char *text = "{" PROTO ",\n\"method\":\"POST\",\"resource\":[\"a\",\r\n1]," TS ",\n"
+                     "\"body\":{\n  \"x\": [1,\n 2]\n},\"referer\":[\n\"cli\"\n],"
+                     "\"X-Trace\":{\r\n\"id\":7}\n}";
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JstpDispatch) d = parse (text, JSTP_MODE_STRICT, NULL, &error);
+  g_autofree char *out = NULL;
+
+  g_assert_no_error (error);
+  g_assert_nonnull (jstp_dispatch_get_body_json (d));
+  g_assert_nonnull (jstp_dispatch_get_referer_json (d));
+  g_assert_nonnull (jstp_dispatch_get_extension (d, "x-trace"));
+  g_assert_nonnull (jstp_dispatch_get_resource_json (d));
+
+  out = jstp_dispatch_to_string (d);
+  g_assert_null (strchr (out, '\n'));
+  g_assert_null (strchr (out, '\r'));
+  assert_valid_json (out);
+}
+
 int
 main (int argc, char *argv[])
 {
@@ -392,6 +417,7 @@ main (int argc, char *argv[])
   g_test_add_func ("/dispatch/resource-limits", test_resource_limits);
   g_test_add_func ("/dispatch/ids", test_ids);
   g_test_add_func ("/dispatch/copy", test_copy_shares_nothing_mutable);
+  g_test_add_func ("/dispatch/getters-keep-output-one-line", test_getters_keep_output_one_line);
 
   return g_test_run ();
 }

@@ -88,6 +88,16 @@ bind (Fixture    *f,
   return id;
 }
 
+/* The status of the last answer written to @conn. */
+static guint
+last_status (TestConnection *conn)
+{
+  g_autoptr(JstpDispatch) last = test_connection_parse_last (conn);
+
+  g_assert_nonnull (last);
+  return jstp_dispatch_get_status (last);
+}
+
 static void
 spin_until (gboolean *done,
             guint     timeout_ms)
@@ -371,7 +381,7 @@ test_remote_request (Fixture       *f,
   /* Nothing bound: 404 back. */
   test_connection_receive (conn, "{" PROTO ",\"method\":\"GET\",\"resource\":[\"none\"]," TS
                                  ",\"token\":[\"tx-2\"]}");
-  g_assert_cmpuint (jstp_dispatch_get_status (test_connection_parse_last (conn)), ==, 404);
+  g_assert_cmpuint (last_status (conn), ==, 404);
 
   /* The engine describes itself. */
   test_connection_receive (conn, "{" PROTO ",\"method\":\"GET\",\"resource\":[\"jstp\",\"info\"]," TS
@@ -561,7 +571,7 @@ test_gateway_rules (Fixture       *f,
   /* E1: from the network, the gateway is off by default. */
   test_connection_receive (conn, "{" PROTO ",\"method\":\"GET\",\"resource\":[\"x\"]," TS
                                  ",\"token\":[\"g1\"],\"host\":[[\"127.0.0.1\",9,\"tcp\"]]}");
-  g_assert_cmpuint (jstp_dispatch_get_status (test_connection_parse_last (conn)), ==, 506);
+  g_assert_cmpuint (last_status (conn), ==, 506);
 
   /* Local emitters may forward; without a network the hop is unreachable. */
   jstp_dispatch_add_hop (d, "127.0.0.1", 9, "tcp");

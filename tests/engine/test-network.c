@@ -690,7 +690,10 @@ test_bridges_resource (void)
   jstp_engine_emit (b->engine, del, on_answer, delete_log, NULL);
   g_assert_true (wait_for (has_answer, delete_log, 5000));
   g_assert_cmpuint (first_status (delete_log), ==, 200);
-  g_assert_cmpstr (jstp_network_dup_bridges_json (a->network), ==, "[]");
+  {
+    g_autofree char *bridges = jstp_network_dup_bridges_json (a->network);
+    g_assert_cmpstr (bridges, ==, "[]");
+  }
 }
 
 /* An outbound connection that hears nothing for longer than the connect
