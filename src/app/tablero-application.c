@@ -160,8 +160,13 @@ tablero_application_activate (GApplication *application)
   TableroApplication *self = TABLERO_APPLICATION (application);
   GtkWindow *window = gtk_application_get_active_window (GTK_APPLICATION (self));
 
+  /* The first window of a first start opens the demo stack. */
   if (window == NULL)
-    window = GTK_WINDOW (tablero_window_new (self, NULL));
+    window = g_object_new (TABLERO_TYPE_WINDOW,
+                           "application", self,
+                           "store", self->store,
+                           "demo-when-empty", TRUE,
+                           NULL);
   gtk_window_present (window);
 }
 

@@ -10,6 +10,7 @@
 #include <adwaita.h>
 #include <glib/gi18n.h>
 
+#include "live/tablero-plot.h"
 #include "tablero-node-pane.h"
 
 struct _TableroNodePane
@@ -40,6 +41,16 @@ struct _TableroNodePane
   GtkLabel     *method_label;
   GtkLabel     *resource_label;
   GtkLabel     *rate_label;
+  GtkBox       *live_box;
+
+  /* Live: history plots and the child's output, from the node's link */
+  TableroLiveStack *live;
+  TableroNodeLink  *link;
+  gulong        sample_id;
+  gulong        output_id;
+  GtkWidget    *plots[5];
+  GtkExpander  *output_expander;
+  GtkTextView  *output_view;
 };
 
 G_DEFINE_FINAL_TYPE (TableroNodePane, tablero_node_pane, GTK_TYPE_WIDGET)
@@ -192,8 +203,84 @@ on_item_notify (TableroNodePane *self)
 }
 
 static void
+append_output (TableroNodePane *self,
+               const char      *line)
+{
+  GtkTextBuffer *buffer = gtk_text_view_get_buffer (self->output_view);
+  GtkTextIter end;
+
+  gtk_text_buffer_get_end_iter (buffer, &end);
+  if (gtk_text_buffer_get_char_count (buffer) > 0)
+    gtk_text_buffer_insert (buffer, &end, "\n", 1);
+  gtk_text_buffer_insert (buffer, &end, line, -1);
+  /* As many lines as the link keeps. */
+  if (gtk_text_buffer_get_line_count (buffer) > TABLERO_NODE_LINK_MAX_OUTPUT)
+    {
+      GtkTextIter start, cut;
+
+      gtk_text_buffer_get_start_iter (buffer, &start);
+      gtk_text_buffer_get_iter_at_line (buffer, &cut,
+                                        gtk_text_buffer_get_line_count (buffer) -
+                                        TABLERO_NODE_LINK_MAX_OUTPUT);
+      gtk_text_buffer_delete (buffer, &start, &cut);
+    }
+}
+
+static void
+on_output_line (TableroNodePane *self,
+                const char      *line)
+{
+  append_output (self, line);
+}
+
+static void
+on_sample (TableroNodePane *self)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (self->plots); i++)
+    gtk_widget_queue_draw (self->plots[i]);
+}
+
+static void
+clear_link (TableroNodePane *self)
+{
+  if (self->link != NULL)
+    {
+      g_clear_signal_handler (&self->sample_id, self->link);
+      g_clear_signal_handler (&self->output_id, self->link);
+      g_clear_object (&self->link);
+    }
+  for (guint i = 0; i < G_N_ELEMENTS (self->plots); i++)
+    tablero_plot_set_samples (TABLERO_PLOT (self->plots[i]), NULL);
+  gtk_text_buffer_set_text (gtk_text_view_get_buffer (self->output_view), "", 0);
+}
+
+static void
+set_link (TableroNodePane *self)
+{
+  TableroNodeLink *link;
+  GPtrArray *output;
+
+  clear_link (self);
+  link = self->live && self->node ? tablero_live_stack_get_link (self->live, self->node) : NULL;
+  gtk_widget_set_visible (GTK_WIDGET (self->output_expander),
+                          self->node != NULL && tablero_node_get_local (self->node));
+  if (link == NULL)
+    return;
+  self->link = g_object_ref (link);
+  for (guint i = 0; i < G_N_ELEMENTS (self->plots); i++)
+    tablero_plot_set_samples (TABLERO_PLOT (self->plots[i]), tablero_node_link_get_history (link));
+  output = tablero_node_link_get_output (link);
+  for (guint i = 0; i < output->len; i++)
+    append_output (self, g_ptr_array_index (output, i));
+  self->sample_id = g_signal_connect_swapped (link, "sample", G_CALLBACK (on_sample), self);
+  self->output_id = g_signal_connect_swapped (link, "output-line", G_CALLBACK (on_output_line),
+                                              self);
+}
+
+static void
 clear_item (TableroNodePane *self)
 {
+  clear_link (self);
   if (self->node != NULL)
     g_clear_signal_handler (&self->notify_id, self->node);
   if (self->edge != NULL)
@@ -228,6 +315,7 @@ tablero_node_pane_set_selection (TableroNodePane *self,
                                                   G_CALLBACK (on_item_notify), self);
       gtk_editable_set_text (GTK_EDITABLE (self->name_row), tablero_node_get_name (self->node));
       update_node (self);
+      set_link (self);
       gtk_stack_set_visible_child_name (self->stack_widget, "node");
     }
   else if (n_nodes == 0 && n_edges == 1)
@@ -250,6 +338,27 @@ tablero_node_pane_set_selection (TableroNodePane *self,
     }
   else
     gtk_stack_set_visible_child_name (self->stack_widget, "empty");
+}
+
+void
+tablero_node_pane_set_live (TableroNodePane  *self,
+                            TableroLiveStack *live)
+{
+  g_return_if_fail (TABLERO_IS_NODE_PANE (self));
+  g_return_if_fail (live == NULL || TABLERO_IS_LIVE_STACK (live));
+
+  if (g_set_object (&self->live, live))
+    set_link (self);
+}
+
+GtkWidget *
+tablero_node_pane_get_plot (TableroNodePane *self,
+                            guint            figure)
+{
+  g_return_val_if_fail (TABLERO_IS_NODE_PANE (self), NULL);
+  g_return_val_if_fail (figure < G_N_ELEMENTS (self->plots), NULL);
+
+  return self->plots[figure];
 }
 
 TableroNode *
@@ -312,12 +421,62 @@ tablero_node_pane_dispose (GObject *object)
 
   clear_item (self);
   g_clear_object (&self->stack);
+  g_clear_object (&self->live);
 
   while ((child = gtk_widget_get_first_child (GTK_WIDGET (self))) != NULL)
     gtk_widget_unparent (child);
   gtk_widget_dispose_template (GTK_WIDGET (self), TABLERO_TYPE_NODE_PANE);
 
   G_OBJECT_CLASS (tablero_node_pane_parent_class)->dispose (object);
+}
+
+static void
+build_live (TableroNodePane *self)
+{
+  GtkWidget *group = adw_preferences_group_new ();
+  GtkWidget *plots = gtk_box_new (GTK_ORIENTATION_VERTICAL, 10);
+  GtkWidget *scrolled = gtk_scrolled_window_new ();
+  const char *titles[] = {
+    _("CPU"), _("Memory"), _("Disk"), _("Network"), _("Saturation"),
+  };
+
+  adw_preferences_group_set_title (ADW_PREFERENCES_GROUP (group), _("History"));
+  adw_preferences_group_set_description (ADW_PREFERENCES_GROUP (group), _("Up to the last 10 minutes"));
+  gtk_widget_add_css_class (plots, "card");
+  gtk_widget_add_css_class (plots, "plots");
+  for (guint i = 0; i < G_N_ELEMENTS (self->plots); i++)
+    {
+      self->plots[i] = tablero_plot_new (i, titles[i]);
+      gtk_widget_set_margin_start (self->plots[i], 12);
+      gtk_widget_set_margin_end (self->plots[i], 12);
+      gtk_widget_set_margin_top (self->plots[i], i == 0 ? 10 : 0);
+      gtk_widget_set_margin_bottom (self->plots[i], i == G_N_ELEMENTS (self->plots) - 1 ? 10 : 0);
+      gtk_box_append (GTK_BOX (plots), self->plots[i]);
+      /* One hover line for all of them. */
+      if (i > 0)
+        g_object_bind_property (self->plots[0], "hover-time", self->plots[i], "hover-time",
+                                G_BINDING_BIDIRECTIONAL);
+    }
+  adw_preferences_group_add (ADW_PREFERENCES_GROUP (group), plots);
+  gtk_box_append (self->live_box, group);
+
+  self->output_view = GTK_TEXT_VIEW (gtk_text_view_new ());
+  gtk_text_view_set_editable (self->output_view, FALSE);
+  gtk_text_view_set_monospace (self->output_view, TRUE);
+  gtk_text_view_set_wrap_mode (self->output_view, GTK_WRAP_CHAR);
+  gtk_text_view_set_left_margin (self->output_view, 6);
+  gtk_text_view_set_right_margin (self->output_view, 6);
+  gtk_text_view_set_top_margin (self->output_view, 6);
+  gtk_text_view_set_bottom_margin (self->output_view, 6);
+  gtk_scrolled_window_set_child (GTK_SCROLLED_WINDOW (scrolled), GTK_WIDGET (self->output_view));
+  gtk_scrolled_window_set_min_content_height (GTK_SCROLLED_WINDOW (scrolled), 160);
+  gtk_scrolled_window_set_policy (GTK_SCROLLED_WINDOW (scrolled), GTK_POLICY_NEVER,
+                                  GTK_POLICY_AUTOMATIC);
+  gtk_widget_add_css_class (scrolled, "card");
+  gtk_widget_set_margin_top (scrolled, 6);
+  self->output_expander = GTK_EXPANDER (gtk_expander_new_with_mnemonic (_("_Output")));
+  gtk_expander_set_child (self->output_expander, scrolled);
+  gtk_box_append (self->live_box, GTK_WIDGET (self->output_expander));
 }
 
 static void
@@ -350,6 +509,7 @@ tablero_node_pane_class_init (TableroNodePaneClass *klass)
   gtk_widget_class_bind_template_child (widget_class, TableroNodePane, method_label);
   gtk_widget_class_bind_template_child (widget_class, TableroNodePane, resource_label);
   gtk_widget_class_bind_template_child (widget_class, TableroNodePane, rate_label);
+  gtk_widget_class_bind_template_child (widget_class, TableroNodePane, live_box);
   gtk_widget_class_bind_template_callback (widget_class, on_name_apply);
 
   gtk_widget_class_set_layout_manager_type (widget_class, GTK_TYPE_BIN_LAYOUT);
@@ -366,4 +526,6 @@ tablero_node_pane_init (TableroNodePane *self)
   gtk_level_bar_remove_offset_value (self->saturation_bar, GTK_LEVEL_BAR_OFFSET_LOW);
   gtk_level_bar_remove_offset_value (self->saturation_bar, GTK_LEVEL_BAR_OFFSET_HIGH);
   gtk_level_bar_remove_offset_value (self->saturation_bar, GTK_LEVEL_BAR_OFFSET_FULL);
+
+  build_live (self);
 }

@@ -6,6 +6,7 @@
 
 #include <gtk/gtk.h>
 
+#include "live/tablero-live-stack.h"
 #include "tablero-stack.h"
 
 G_BEGIN_DECLS
@@ -22,6 +23,12 @@ void          tablero_node_pane_set_selection (TableroNodePane *self,
                                                GPtrArray       *nodes,
                                                GPtrArray       *edges);
 TableroNode  *tablero_node_pane_get_node      (TableroNodePane *self);
+/* Where the history and output of the selected node come from. */
+void          tablero_node_pane_set_live      (TableroNodePane  *self,
+                                               TableroLiveStack *live);
+/* The history plot of a TableroPlotFigure (transfer none). */
+GtkWidget    *tablero_node_pane_get_plot      (TableroNodePane *self,
+                                               guint            figure);
 /* The name of the visible page: "empty", "node", "edge" or "many". */
 const char   *tablero_node_pane_get_page      (TableroNodePane *self);
 

@@ -14,9 +14,15 @@
 #include <glib/gi18n.h>
 
 #include "canvas/tablero-minimap.h"
+#include "live/tablero-demo.h"
+#include "live/tablero-live-stack.h"
+#include "live/tablero-overview.h"
 #include "tablero-edge-dialog.h"
 #include "tablero-palette.h"
 #include "tablero-window.h"
+#include "tablero-composer.h"
+#include "tablero-inspector.h"
+#include "tablero-keys-dialog.h"
 
 #define AUTOSAVE_DELAY_MS 600
 #define FIRST_PORT        7000
@@ -50,10 +56,14 @@ struct _TableroWindow
   guint              pending_loads;
   GQueue             idle_ops;          /* IdleStoreOp *, run when no save is in flight */
   gboolean           closing;
+  gboolean           demo_when_empty;
+  TableroLiveStack  *live;
+  GtkWidget         *overview;
 
   /* Template */
   AdwToastOverlay   *toast_overlay;
   AdwWindowTitle    *window_title;
+  AdwHeaderBar      *header_bar;
   GtkWidget         *undo_button;
   GtkWidget         *redo_button;
   GtkMenuButton     *stacks_button;
@@ -69,6 +79,7 @@ struct _TableroWindow
   GtkStack          *bottom_stack;
   GtkPaned          *main_paned;
   GtkWidget         *empty_page;
+  TableroInspector  *inspector;
 };
 
 G_DEFINE_FINAL_TYPE (TableroWindow, tablero_window, ADW_TYPE_APPLICATION_WINDOW)
@@ -76,6 +87,7 @@ G_DEFINE_FINAL_TYPE (TableroWindow, tablero_window, ADW_TYPE_APPLICATION_WINDOW)
 enum {
   PROP_0,
   PROP_STORE,
+  PROP_DEMO_WHEN_EMPTY,
   N_PROPS
 };
 
@@ -362,6 +374,21 @@ disconnect_stack (TableroWindow *self)
 static void rebind_stacks_list (TableroWindow *self);
 static void on_layout_changed (TableroWindow *self);
 
+/* The "application" property is set after construction: the stack shown
+ * first goes live once it is. */
+static void
+ensure_live (TableroWindow *self)
+{
+  GtkApplication *app = gtk_window_get_application (GTK_WINDOW (self));
+
+  if (self->live != NULL || !TABLERO_IS_APPLICATION (app) || self->closing)
+    return;
+  self->live = tablero_live_stack_new (tablero_application_get_network (TABLERO_APPLICATION (app)),
+                                       self->store);
+  tablero_node_pane_set_live (self->node_pane, self->live);
+  tablero_live_stack_set_stack (self->live, self->stack);
+}
+
 void
 tablero_window_set_stack (TableroWindow *self,
                           TableroStack  *stack)
@@ -397,6 +424,11 @@ tablero_window_set_stack (TableroWindow *self,
         g_settings_set_string (self->settings, "last-stack", tablero_stack_get_name (stack));
     }
 
+  if (self->live != NULL)
+    tablero_live_stack_set_stack (self->live, stack);
+  else
+    ensure_live (self);
+  tablero_overview_set_stack (TABLERO_OVERVIEW (self->overview), stack);
   tablero_node_pane_set_stack (self->node_pane, stack);
   tablero_canvas_set_stack (self->canvas, stack);
   gtk_search_bar_set_search_mode (self->search_bar, FALSE);
@@ -447,6 +479,21 @@ tablero_window_new_stack (TableroWindow *self)
   tablero_window_set_stack (self, stack);
   /* Saved at once, so it is listed with the others. */
   save_stack (self, stack, FALSE);
+}
+
+void
+tablero_window_new_demo_stack (TableroWindow *self)
+{
+  g_autofree char *name = NULL;
+  g_autoptr (TableroStack) stack = NULL;
+
+  g_return_if_fail (TABLERO_IS_WINDOW (self));
+
+  name = unique_stack_name (self, _("Demo"));
+  stack = tablero_demo_stack_new (name);
+  tablero_window_set_stack (self, stack);
+  save_stack (self, stack, TRUE);
+  tablero_canvas_zoom_to_fit (self->canvas);
 }
 
 static void
@@ -526,7 +573,11 @@ open_initial_stack (TableroWindow *self)
       return;
     }
 
-  tablero_window_new_stack (self);
+  /* A first start: something live to look at. */
+  if (self->demo_when_empty)
+    tablero_window_new_demo_stack (self);
+  else
+    tablero_window_new_stack (self);
 }
 
 /* ---- nodes and edges ----------------------------------------------------- */
@@ -711,6 +762,7 @@ on_selection_changed (TableroWindow *self)
   g_autoptr (GPtrArray) edges = tablero_canvas_get_selected_edges (self->canvas);
 
   tablero_node_pane_set_selection (self->node_pane, nodes, edges);
+  tablero_inspector_set_selection (self->inspector, nodes, edges);
 }
 
 static void
@@ -1330,7 +1382,25 @@ action_snap_to_grid (GSimpleAction *action,
   g_simple_action_set_state (action, state);
 }
 
+static void
+action_new_demo_stack (GSimpleAction *action,
+                       GVariant      *parameter,
+                       gpointer       user_data)
+{
+  tablero_window_new_demo_stack (TABLERO_WINDOW (user_data));
+}
+
+static void
+action_keys (GSimpleAction *action,
+             GVariant      *param,
+             gpointer       data)
+{
+  gtk_window_present (GTK_WINDOW (tablero_keys_dialog_new (GTK_WINDOW (data))));
+}
+
 static const GActionEntry win_actions[] = {
+  { "keys", action_keys },
+  { "new-demo-stack", action_new_demo_stack },
   { "undo", action_undo },
   { "redo", action_redo },
   { "open-stack", action_open_stack },
@@ -1438,6 +1508,9 @@ tablero_window_get_property (GObject    *object,
     case PROP_STORE:
       g_value_set_object (value, self->store);
       break;
+    case PROP_DEMO_WHEN_EMPTY:
+      g_value_set_boolean (value, self->demo_when_empty);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -1455,6 +1528,9 @@ tablero_window_set_property (GObject      *object,
     {
     case PROP_STORE:
       self->store = g_value_dup_object (value);
+      break;
+    case PROP_DEMO_WHEN_EMPTY:
+      self->demo_when_empty = g_value_get_boolean (value);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -1482,6 +1558,10 @@ tablero_window_dispose (GObject *object)
   if (self->stacks_list != NULL)
     gtk_list_box_bind_model (self->stacks_list, NULL, NULL, NULL, NULL);
   disconnect_stack (self);
+  /* Stops the stack's local engines. */
+  if (self->live != NULL)
+    tablero_live_stack_set_stack (self->live, NULL);
+  g_clear_object (&self->live);
   g_clear_object (&self->stack);
   g_clear_object (&self->settings);
   g_clear_object (&self->store);
@@ -1508,17 +1588,24 @@ tablero_window_class_init (TableroWindowClass *klass)
   properties[PROP_STORE] =
     g_param_spec_object ("store", NULL, NULL, TABLERO_TYPE_STACK_STORE,
                          G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
+  /* Opens the demo stack when the store has none (a first start). */
+  properties[PROP_DEMO_WHEN_EMPTY] =
+    g_param_spec_boolean ("demo-when-empty", NULL, NULL, FALSE,
+                          G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
   g_type_ensure (TABLERO_TYPE_CANVAS);
   g_type_ensure (TABLERO_TYPE_MINIMAP);
   g_type_ensure (TABLERO_TYPE_PALETTE);
   g_type_ensure (TABLERO_TYPE_NODE_PANE);
+  g_type_ensure (TABLERO_TYPE_INSPECTOR);
+  g_type_ensure (TABLERO_TYPE_COMPOSER);
 
   gtk_widget_class_set_template_from_resource (widget_class,
                                                "/io/github/tablero/Tablero/tablero-window.ui");
   gtk_widget_class_bind_template_child (widget_class, TableroWindow, toast_overlay);
   gtk_widget_class_bind_template_child (widget_class, TableroWindow, window_title);
+  gtk_widget_class_bind_template_child (widget_class, TableroWindow, header_bar);
   gtk_widget_class_bind_template_child (widget_class, TableroWindow, undo_button);
   gtk_widget_class_bind_template_child (widget_class, TableroWindow, redo_button);
   gtk_widget_class_bind_template_child (widget_class, TableroWindow, stacks_button);
@@ -1532,6 +1619,7 @@ tablero_window_class_init (TableroWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, TableroWindow, search_bar);
   gtk_widget_class_bind_template_child (widget_class, TableroWindow, search_entry);
   gtk_widget_class_bind_template_child (widget_class, TableroWindow, bottom_stack);
+  gtk_widget_class_bind_template_child (widget_class, TableroWindow, inspector);
   gtk_widget_class_bind_template_child (widget_class, TableroWindow, main_paned);
   gtk_widget_class_bind_template_child (widget_class, TableroWindow, empty_page);
   gtk_widget_class_bind_template_callback (widget_class, on_palette_node_activated);
@@ -1545,6 +1633,23 @@ tablero_window_class_init (TableroWindowClass *klass)
   gtk_widget_class_bind_template_callback (widget_class, on_stack_row_activated);
 }
 
+/* The hosts overview, a popover from the header bar. */
+static void
+add_overview_button (TableroWindow *self)
+{
+  GtkWidget *button = gtk_menu_button_new ();
+  GtkWidget *popover = gtk_popover_new ();
+
+  self->overview = tablero_overview_new ();
+  gtk_widget_set_size_request (self->overview, 560, -1);
+  gtk_popover_set_child (GTK_POPOVER (popover), self->overview);
+  gtk_menu_button_set_popover (GTK_MENU_BUTTON (button), popover);
+  gtk_menu_button_set_icon_name (GTK_MENU_BUTTON (button), "computer-symbolic");
+  gtk_widget_set_tooltip_text (button, _("Hosts Overview"));
+  gtk_widget_set_name (button, "overview_button");
+  adw_header_bar_pack_end (self->header_bar, button);
+}
+
 static void
 tablero_window_init (TableroWindow *self)
 {
@@ -1556,6 +1661,8 @@ tablero_window_init (TableroWindow *self)
   g_action_map_add_action_entries (G_ACTION_MAP (self), win_actions,
                                    G_N_ELEMENTS (win_actions), self);
   gtk_search_bar_connect_entry (self->search_bar, GTK_EDITABLE (self->search_entry));
+  add_overview_button (self);
+  g_signal_connect (self, "notify::application", G_CALLBACK (ensure_live), NULL);
   /* Room for the canvas first; the bottom area starts at its minimum. */
   gtk_paned_set_position (self->main_paned, 520);
 }
@@ -1564,6 +1671,10 @@ TableroWindow *
 tablero_window_new (TableroApplication *application,
                     TableroStackStore  *store)
 {
+  /* "application" is set after constructed () runs, which opens the first
+   * stack: the store must be known by then. */
+  if (store == NULL && application != NULL)
+    store = tablero_application_get_store (application, NULL);
   return g_object_new (TABLERO_TYPE_WINDOW,
                        "application", application,
                        "store", store,
@@ -1600,6 +1711,22 @@ tablero_window_get_store (TableroWindow *self)
   g_return_val_if_fail (TABLERO_IS_WINDOW (self), NULL);
 
   return self->store;
+}
+
+TableroLiveStack *
+tablero_window_get_live (TableroWindow *self)
+{
+  g_return_val_if_fail (TABLERO_IS_WINDOW (self), NULL);
+
+  return self->live;
+}
+
+GtkWidget *
+tablero_window_get_overview (TableroWindow *self)
+{
+  g_return_val_if_fail (TABLERO_IS_WINDOW (self), NULL);
+
+  return self->overview;
 }
 
 TableroStack *

@@ -7,6 +7,7 @@
 #include <adwaita.h>
 
 #include "canvas/tablero-canvas.h"
+#include "live/tablero-live-stack.h"
 #include "tablero-application.h"
 #include "tablero-node-pane.h"
 #include "tablero-stack-store.h"
@@ -30,6 +31,13 @@ TableroStack      *tablero_window_get_stack      (TableroWindow      *self);
 void               tablero_window_set_stack      (TableroWindow      *self,
                                                   TableroStack       *stack);
 void               tablero_window_new_stack      (TableroWindow      *self);
+/* Shows a new demo stack of three local nodes, saved at once. */
+void               tablero_window_new_demo_stack (TableroWindow      *self);
+/* What runs the stack's engines (transfer none; NULL outside a
+ * TableroApplication). */
+TableroLiveStack  *tablero_window_get_live       (TableroWindow      *self);
+/* The hosts overview of the header bar (transfer none). */
+GtkWidget         *tablero_window_get_overview   (TableroWindow      *self);
 /* Loads @name from the store, in the background. */
 void               tablero_window_open_stack     (TableroWindow      *self,
                                                   const char         *name);

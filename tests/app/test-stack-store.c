@@ -408,11 +408,30 @@ test_migrate_1_to_2 (Fixture       *f,
   samples = tablero_stack_store_query_metrics (store, "Old", "n1", 0, G_MAXINT64, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (samples->len, ==, 1);
+  /* ...and so does the recorded traffic of version 3. */
+  {
+    const TableroDispatchRecord records[] = {
+      { 1000, "out", "127.0.0.1:1", "{\"method\":\"GET\"}" },
+      { 1001, "in", NULL, "{\"method\":\"ANSWER\"}" },
+    };
+
+    g_assert_true (tablero_stack_store_append_dispatches (store, "Old", records, 2, &error));
+    g_assert_no_error (error);
+    g_assert_true (tablero_stack_store_append_dispatches (store, NULL, records, 1, &error));
+    g_assert_cmpint (tablero_stack_store_count_dispatches (store, "Old", &error), ==, 2);
+    g_assert_cmpint (tablero_stack_store_count_dispatches (store, NULL, &error), ==, 1);
+    g_assert_false (tablero_stack_store_append_dispatches (store, "Missing", records, 1, &error));
+    g_assert_error (error, TABLERO_STACK_STORE_ERROR, TABLERO_STACK_STORE_ERROR_NOT_FOUND);
+    g_clear_error (&error);
+  }
   g_clear_object (&store);
 
-  g_assert_cmpint (raw_pragma (f->path, "PRAGMA user_version"), ==, 2);
+  g_assert_cmpint (raw_pragma (f->path, "PRAGMA user_version"), ==,
+                   TABLERO_STACK_STORE_SCHEMA_VERSION);
   g_assert_cmpint (raw_pragma (f->path,
                                "SELECT count(*) FROM sqlite_master WHERE name = 'metrics'"), ==, 1);
+  g_assert_cmpint (raw_pragma (f->path,
+                               "SELECT count(*) FROM sqlite_master WHERE name = 'dispatches'"), ==, 1);
   g_assert_cmpint (raw_pragma (f->path, "PRAGMA application_id"), ==,
                    TABLERO_STACK_STORE_APPLICATION_ID);
   {

@@ -56,6 +56,16 @@ static const char * const migrations[] = {
   "  saturation REAL NOT NULL"
   ");"
   "CREATE INDEX metrics_by_node ON metrics (stack_id, node_id, time);",
+
+  /* 2 -> 3: dispatches the inspector recorded. */
+  "CREATE TABLE dispatches ("
+  "  stack_id INTEGER REFERENCES stacks (id) ON DELETE CASCADE,"
+  "  time INTEGER NOT NULL,"      /* ms since the epoch */
+  "  direction TEXT NOT NULL,"
+  "  peer TEXT,"
+  "  dispatch TEXT NOT NULL"
+  ");"
+  "CREATE INDEX dispatches_by_stack ON dispatches (stack_id, time);",
 };
 
 G_STATIC_ASSERT (G_N_ELEMENTS (migrations) == TABLERO_STACK_STORE_SCHEMA_VERSION);
@@ -70,6 +80,7 @@ typedef struct {
 static const TableShape table_shapes[] = {
   { 1, "stacks", "id,name,document,created,modified,opened" },
   { 2, "metrics", "stack_id,node_id,time,cpu,memory,disk,network,saturation" },
+  { 3, "dispatches", "stack_id,time,direction,peer,dispatch" },
 };
 
 /* TableroStackInfo */
@@ -2080,4 +2091,89 @@ tablero_stack_store_query_metrics_finish (TableroStackStore  *self,
                                           GError            **error)
 {
   return finish_pointer (self, result, tablero_stack_store_query_metrics_async, error);
+}
+
+/* Recorded dispatches */
+
+gboolean
+tablero_stack_store_append_dispatches (TableroStackStore           *self,
+                                       const char                  *stack_name,
+                                       const TableroDispatchRecord *records,
+                                       guint                        n_records,
+                                       GError                     **error)
+{
+  const char *what = _("Could not record the dispatches");
+  g_autoptr(sqlite3_stmt) insert = NULL;
+  gint64 stack_id = 0;
+  int rc;
+
+  g_return_val_if_fail (TABLERO_IS_STACK_STORE (self), FALSE);
+  g_return_val_if_fail (n_records == 0 || records != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (!begin (self->db, what, error))
+    return FALSE;
+  if (stack_name != NULL && !lookup_stack_id (self->db, stack_name, &stack_id, error))
+    return rollback (self->db);
+  insert = prepare (self->db,
+                    "INSERT INTO dispatches (stack_id, time, direction, peer, dispatch) "
+                    "VALUES (?1, ?2, ?3, ?4, ?5)",
+                    what, error);
+  if (insert == NULL)
+    return rollback (self->db);
+  for (guint i = 0; i < n_records; i++)
+    {
+      if (stack_name != NULL)
+        sqlite3_bind_int64 (insert, 1, stack_id);
+      else
+        sqlite3_bind_null (insert, 1);
+      sqlite3_bind_int64 (insert, 2, records[i].time_ms);
+      sqlite3_bind_text (insert, 3, records[i].direction ? records[i].direction : "local", -1,
+                         SQLITE_STATIC);
+      if (records[i].peer != NULL)
+        sqlite3_bind_text (insert, 4, records[i].peer, -1, SQLITE_STATIC);
+      else
+        sqlite3_bind_null (insert, 4);
+      sqlite3_bind_text (insert, 5, records[i].text ? records[i].text : "", -1, SQLITE_STATIC);
+      rc = sqlite3_step (insert);
+      if (rc != SQLITE_DONE)
+        {
+          set_sqlite_error (error, self->db, rc, what);
+          return rollback (self->db);
+        }
+      sqlite3_reset (insert);
+      sqlite3_clear_bindings (insert);
+    }
+  return commit (self->db, what, error);
+}
+
+gint64
+tablero_stack_store_count_dispatches (TableroStackStore  *self,
+                                      const char         *stack_name,
+                                      GError            **error)
+{
+  const char *what = _("Could not read the database");
+  g_autoptr(sqlite3_stmt) stmt = NULL;
+  gint64 stack_id = 0;
+  int rc;
+
+  g_return_val_if_fail (TABLERO_IS_STACK_STORE (self), -1);
+
+  if (stack_name != NULL && !lookup_stack_id (self->db, stack_name, &stack_id, error))
+    return -1;
+  stmt = prepare (self->db,
+                  stack_name ? "SELECT count(*) FROM dispatches WHERE stack_id = ?1"
+                             : "SELECT count(*) FROM dispatches WHERE stack_id IS NULL",
+                  what, error);
+  if (stmt == NULL)
+    return -1;
+  if (stack_name != NULL)
+    sqlite3_bind_int64 (stmt, 1, stack_id);
+  rc = sqlite3_step (stmt);
+  if (rc != SQLITE_ROW)
+    {
+      set_sqlite_error (error, self->db, rc, what);
+      return -1;
+    }
+  return sqlite3_column_int64 (stmt, 0);
 }

@@ -35,7 +35,7 @@ typedef enum {
 GQuark tablero_stack_store_error_quark (void);
 
 /* Current schema version (PRAGMA user_version). */
-#define TABLERO_STACK_STORE_SCHEMA_VERSION 2
+#define TABLERO_STACK_STORE_SCHEMA_VERSION 3
 /* PRAGMA application_id of Tablero databases: "TBLR". */
 #define TABLERO_STACK_STORE_APPLICATION_ID 0x54424C52
 
@@ -66,6 +66,14 @@ typedef struct {
   double network;
   double saturation;
 } TableroMetricsSample;
+
+/* One dispatch the inspector recorded. */
+typedef struct {
+  gint64      time_ms;     /* milliseconds since the Unix epoch */
+  const char *direction;   /* "in", "out" or "local" */
+  const char *peer;        /* address:port, or NULL */
+  const char *text;        /* the compact dispatch */
+} TableroDispatchRecord;
 
 #define TABLERO_TYPE_STACK_STORE (tablero_stack_store_get_type ())
 G_DECLARE_FINAL_TYPE (TableroStackStore, tablero_stack_store, TABLERO, STACK_STORE, GObject)
@@ -155,6 +163,20 @@ GArray            *tablero_stack_store_query_metrics (TableroStackStore  *self,
 void               tablero_stack_store_set_metrics_retention (TableroStackStore *self,
                                                               gint64             max_age_ms,
                                                               guint              max_rows);
+
+/* Recorded traffic: appends @n_records dispatches in one transaction, to
+ * the stack named @stack_name (_NOT_FOUND when it is not saved) or, with
+ * %NULL, to no stack. */
+gboolean           tablero_stack_store_append_dispatches (TableroStackStore           *self,
+                                                          const char                  *stack_name,
+                                                          const TableroDispatchRecord *records,
+                                                          guint                        n_records,
+                                                          GError                     **error);
+/* The number of dispatches recorded for @stack_name (%NULL: for none), or
+ * -1 with @error set. */
+gint64             tablero_stack_store_count_dispatches  (TableroStackStore           *self,
+                                                          const char                  *stack_name,
+                                                          GError                     **error);
 
 /* Asynchronous variants, same semantics as the calls above. */
 void               tablero_stack_store_load_async    (TableroStackStore   *self,
