@@ -818,6 +818,15 @@ test_minimap (Fixture       *f,
   cy = visible.origin.y + visible.size.height / 2;
   g_assert_cmpfloat (fabs (cx - 640), <, 40);
   g_assert_cmpfloat (fabs (cy - 340), <, 40);
+
+  /* When the whole stack is in view the map has nothing to add and would
+   * only cover cards: it steps aside. */
+  tablero_canvas_zoom_to_fit (f->canvas);
+  gtk_test_widget_wait_for_draw (f->window);
+  g_assert_false (gtk_widget_get_child_visible (f->minimap));
+  tablero_canvas_set_zoom (f->canvas, 1.5);
+  gtk_test_widget_wait_for_draw (f->window);
+  g_assert_true (gtk_widget_get_child_visible (f->minimap));
 }
 
 /* Live status is drawn: a critical node's border is the error colour. */

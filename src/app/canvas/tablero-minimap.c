@@ -209,9 +209,17 @@ update_visibility (TableroMinimap *self)
   TableroStack *stack = self->canvas ? tablero_canvas_get_stack (self->canvas) : NULL;
   gboolean has_nodes = stack != NULL &&
                        g_list_model_get_n_items (tablero_stack_get_nodes (stack)) > 0;
+  gboolean all_in_view = FALSE;
+  graphene_rect_t content, visible;
 
-  /* An empty map is noise over the empty canvas's hint. */
-  gtk_widget_set_child_visible (GTK_WIDGET (self), has_nodes);
+  /* An empty map is noise over the empty canvas's hint, and a map of a
+   * stack that is wholly in view adds nothing but covers cards. */
+  if (has_nodes && tablero_canvas_get_content_bounds (self->canvas, &content))
+    {
+      tablero_canvas_get_visible_area (self->canvas, &visible);
+      all_in_view = visible.size.width > 0 && graphene_rect_contains_rect (&visible, &content);
+    }
+  gtk_widget_set_child_visible (GTK_WIDGET (self), has_nodes && !all_in_view);
   gtk_widget_queue_draw (GTK_WIDGET (self));
 }
 
@@ -295,7 +303,7 @@ tablero_minimap_set_canvas (TableroMinimap *self,
       self->layout_changed_id = g_signal_connect_swapped (canvas, "layout-changed",
                                                           G_CALLBACK (update_visibility), self);
       self->view_changed_id = g_signal_connect_swapped (canvas, "view-changed",
-                                                        G_CALLBACK (on_canvas_changed), self);
+                                                        G_CALLBACK (update_visibility), self);
       self->selection_changed_id = g_signal_connect_swapped (canvas, "selection-changed",
                                                              G_CALLBACK (on_canvas_changed), self);
     }
