@@ -51,6 +51,16 @@ struct _TableroNodePane
   GtkWidget    *plots[5];
   GtkExpander  *output_expander;
   GtkTextView  *output_view;
+
+  /* What a Monje node holds or a Pajaro node tracks, asked of the node
+   * on its status reports: GET ["db"] or GET ["pajaro","stats"]. */
+  GtkWidget    *contents_group;
+  GPtrArray    *contents_rows;  /* AdwActionRow */
+  char         *contents_summary;
+  gulong        status_id;
+  guint         contents_generation;
+  gboolean      contents_pending;
+  gint64        contents_asked;
 };
 
 G_DEFINE_FINAL_TYPE (TableroNodePane, tablero_node_pane, GTK_TYPE_WIDGET)
@@ -240,6 +250,213 @@ on_sample (TableroNodePane *self)
     gtk_widget_queue_draw (self->plots[i]);
 }
 
+
+/* ---- contents: Monje's collections, Pajaro's tracks ---------------------- */
+
+typedef struct {
+  TableroNodePane *self;
+  guint generation;
+  gboolean answered;
+} ContentsQuery;
+
+static void
+contents_query_free (gpointer data)
+{
+  ContentsQuery *query = data;
+
+  if (!query->answered && query->generation == query->self->contents_generation)
+    query->self->contents_pending = FALSE;
+  g_object_unref (query->self);
+  g_free (query);
+}
+
+static void
+contents_clear (TableroNodePane *self)
+{
+  for (guint i = 0; i < self->contents_rows->len; i++)
+    adw_preferences_group_remove (ADW_PREFERENCES_GROUP (self->contents_group),
+                                  g_ptr_array_index (self->contents_rows, i));
+  g_ptr_array_set_size (self->contents_rows, 0);
+  g_clear_pointer (&self->contents_summary, g_free);
+  adw_preferences_group_set_description (ADW_PREFERENCES_GROUP (self->contents_group), NULL);
+}
+
+static void
+contents_add_row (TableroNodePane *self,
+                  const char      *title,
+                  const char      *value)
+{
+  GtkWidget *row = adw_action_row_new ();
+  GtkWidget *label = gtk_label_new (value);
+
+  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), title);
+  adw_preferences_row_set_use_markup (ADW_PREFERENCES_ROW (row), FALSE);
+  gtk_widget_add_css_class (label, "dim-label");
+  gtk_widget_add_css_class (label, "numeric");
+  adw_action_row_add_suffix (ADW_ACTION_ROW (row), label);
+  adw_preferences_group_add (ADW_PREFERENCES_GROUP (self->contents_group), row);
+  g_ptr_array_add (self->contents_rows, row);
+}
+
+static void
+contents_set_summary (TableroNodePane *self,
+                      char            *summary)
+{
+  g_free (self->contents_summary);
+  self->contents_summary = summary;
+  adw_preferences_group_set_description (ADW_PREFERENCES_GROUP (self->contents_group), summary);
+}
+
+static void
+show_collections (TableroNodePane *self,
+                  JsonObject      *answer)
+{
+  JsonNode *member = json_object_get_member (answer, "collections");
+  JsonArray *collections;
+  gint64 total = 0;
+  guint n;
+
+  if (member == NULL || !JSON_NODE_HOLDS_ARRAY (member))
+    return;
+  collections = json_node_get_array (member);
+  n = json_array_get_length (collections);
+  contents_clear (self);
+  for (guint i = 0; i < n; i++)
+    {
+      JsonNode *element = json_array_get_element (collections, i);
+      JsonObject *collection;
+      g_autofree char *count = NULL;
+      gint64 documents;
+
+      if (!JSON_NODE_HOLDS_OBJECT (element))
+        continue;
+      collection = json_node_get_object (element);
+      documents = json_object_get_int_member_with_default (collection, "count", 0);
+      total += documents;
+      count = g_strdup_printf ("%" G_GINT64_FORMAT, documents);
+      contents_add_row (self, json_object_get_string_member_with_default (collection, "name", "?"),
+                        count);
+    }
+  {
+    g_autofree char *number = g_strdup_printf ("%" G_GINT64_FORMAT, total);
+    /* TRANSLATORS: the first half of "3 collections · 120 documents" */
+    g_autofree char *collections_text =
+      g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%u collection", "%u collections", n), n);
+    /* TRANSLATORS: the second half of "3 collections · 120 documents" */
+    g_autofree char *documents_text =
+      g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%s document", "%s documents",
+                                    (gulong) total), number);
+
+    contents_set_summary (self, g_strdup_printf ("%s · %s", collections_text, documents_text));
+  }
+}
+
+static void
+show_tracks (TableroNodePane *self,
+             JsonObject      *answer)
+{
+  JsonNode *member = json_object_get_member (answer, "tags");
+  JsonObject *tags;
+  g_autoptr (GList) names = NULL;
+  g_autofree char *tags_text = NULL;
+  g_autofree char *rate_text = NULL;
+  guint n;
+
+  if (member == NULL || !JSON_NODE_HOLDS_OBJECT (member))
+    return;
+  tags = json_node_get_object (member);
+  contents_clear (self);
+  names = g_list_sort (json_object_get_members (tags), (GCompareFunc) g_strcmp0);
+  for (GList *l = names; l != NULL; l = l->next)
+    {
+      JsonNode *entry = json_object_get_member (tags, l->data);
+      g_autofree char *value = NULL;
+      double rate = 0;
+
+      if (JSON_NODE_HOLDS_OBJECT (entry))
+        rate = json_object_get_double_member_with_default (json_node_get_object (entry),
+                                                           "rate", 0);
+      /* TRANSLATORS: posts per second, e.g. "4.1/s" */
+      value = g_strdup_printf (_("%.1f/s"), rate);
+      contents_add_row (self, l->data, value);
+    }
+  n = g_list_length (names);
+  /* TRANSLATORS: the first half of "2 tags · 4.1/s" */
+  tags_text = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%u tag", "%u tags", n), n);
+  /* TRANSLATORS: posts per second, e.g. "4.1/s" */
+  rate_text = g_strdup_printf (_("%.1f/s"),
+                               json_object_get_double_member_with_default (answer, "rate", 0));
+  contents_set_summary (self, g_strdup_printf ("%s · %s", tags_text, rate_text));
+}
+
+static void
+on_contents_answer (JstpEngine   *engine,
+                    JstpDispatch *answer,
+                    gpointer      data)
+{
+  ContentsQuery *query = data;
+  TableroNodePane *self = query->self;
+  g_autoptr (JsonNode) body = NULL;
+
+  if (query->answered || query->generation != self->contents_generation || self->node == NULL)
+    return;
+  /* The transaction stays open for other answers: the first is the node's. */
+  query->answered = TRUE;
+  self->contents_pending = FALSE;
+  if (jstp_dispatch_get_status (answer) != 200)
+    return;
+  body = jstp_dispatch_dup_body (answer);
+  if (body == NULL || !JSON_NODE_HOLDS_OBJECT (body))
+    return;
+  if (tablero_node_get_kind (self->node) == TABLERO_NODE_KIND_MONJE)
+    show_collections (self, json_node_get_object (body));
+  else
+    show_tracks (self, json_node_get_object (body));
+}
+
+/* Asks again at most once a second, and never while an answer is due. */
+static void
+contents_refresh (TableroNodePane *self)
+{
+  g_autoptr (JstpDispatch) dispatch = NULL;
+  ContentsQuery *query;
+  gint64 now = g_get_monotonic_time ();
+
+  if (self->live == NULL || self->node == NULL || self->contents_pending ||
+      now - self->contents_asked < G_USEC_PER_SEC)
+    return;
+  if (tablero_node_get_kind (self->node) == TABLERO_NODE_KIND_MONJE)
+    dispatch = jstp_dispatch_new (JSTP_METHOD_GET, (const char * const[]) { "db", NULL });
+  else if (tablero_node_get_kind (self->node) == TABLERO_NODE_KIND_PAJARO)
+    dispatch = jstp_dispatch_new (JSTP_METHOD_GET, (const char * const[]) { "pajaro", "stats",
+                                                                            NULL });
+  else
+    return;
+  query = g_new0 (ContentsQuery, 1);
+  query->self = g_object_ref (self);
+  query->generation = self->contents_generation;
+  self->contents_asked = now;
+  self->contents_pending = TRUE;
+  tablero_live_stack_send (self->live, self->node, dispatch, on_contents_answer, query,
+                           contents_query_free);
+}
+
+static void
+contents_reset (TableroNodePane *self)
+{
+  TableroNodeKind kind = self->node ? tablero_node_get_kind (self->node) : TABLERO_NODE_KIND_ENGINE;
+
+  self->contents_generation++;
+  self->contents_pending = FALSE;
+  self->contents_asked = 0;
+  contents_clear (self);
+  gtk_widget_set_visible (self->contents_group,
+                          kind == TABLERO_NODE_KIND_MONJE || kind == TABLERO_NODE_KIND_PAJARO);
+  adw_preferences_group_set_title (ADW_PREFERENCES_GROUP (self->contents_group),
+                                   kind == TABLERO_NODE_KIND_MONJE ? _("Collections")
+                                                                   : _("Tracked Tags"));
+}
+
 static void
 clear_link (TableroNodePane *self)
 {
@@ -247,6 +464,7 @@ clear_link (TableroNodePane *self)
     {
       g_clear_signal_handler (&self->sample_id, self->link);
       g_clear_signal_handler (&self->output_id, self->link);
+      g_clear_signal_handler (&self->status_id, self->link);
       g_clear_object (&self->link);
     }
   for (guint i = 0; i < G_N_ELEMENTS (self->plots); i++)
@@ -261,6 +479,7 @@ set_link (TableroNodePane *self)
   GPtrArray *output;
 
   clear_link (self);
+  contents_reset (self);
   link = self->live && self->node ? tablero_live_stack_get_link (self->live, self->node) : NULL;
   gtk_widget_set_visible (GTK_WIDGET (self->output_expander),
                           self->node != NULL && tablero_node_get_local (self->node));
@@ -275,6 +494,8 @@ set_link (TableroNodePane *self)
   self->sample_id = g_signal_connect_swapped (link, "sample", G_CALLBACK (on_sample), self);
   self->output_id = g_signal_connect_swapped (link, "output-line", G_CALLBACK (on_output_line),
                                               self);
+  self->status_id = g_signal_connect_swapped (link, "status", G_CALLBACK (contents_refresh), self);
+  contents_refresh (self);
 }
 
 static void
@@ -422,6 +643,8 @@ tablero_node_pane_dispose (GObject *object)
   clear_item (self);
   g_clear_object (&self->stack);
   g_clear_object (&self->live);
+  g_clear_pointer (&self->contents_rows, g_ptr_array_unref);
+  g_clear_pointer (&self->contents_summary, g_free);
 
   while ((child = gtk_widget_get_first_child (GTK_WIDGET (self))) != NULL)
     gtk_widget_unparent (child);
@@ -436,9 +659,15 @@ build_live (TableroNodePane *self)
   GtkWidget *group = adw_preferences_group_new ();
   GtkWidget *plots = gtk_box_new (GTK_ORIENTATION_VERTICAL, 10);
   GtkWidget *scrolled = gtk_scrolled_window_new ();
+  GtkWidget *contents = adw_preferences_group_new ();
   const char *titles[] = {
     _("CPU"), _("Memory"), _("Disk"), _("Network"), _("Saturation"),
   };
+
+  self->contents_group = contents;
+  self->contents_rows = g_ptr_array_new ();
+  gtk_widget_set_visible (contents, FALSE);
+  gtk_box_append (self->live_box, contents);
 
   adw_preferences_group_set_title (ADW_PREFERENCES_GROUP (group), _("History"));
   adw_preferences_group_set_description (ADW_PREFERENCES_GROUP (group), _("Up to the last 10 minutes"));
@@ -528,4 +757,11 @@ tablero_node_pane_init (TableroNodePane *self)
   gtk_level_bar_remove_offset_value (self->saturation_bar, GTK_LEVEL_BAR_OFFSET_FULL);
 
   build_live (self);
+}
+
+const char *
+tablero_node_pane_get_contents_summary (TableroNodePane *self)
+{
+  g_return_val_if_fail (TABLERO_IS_NODE_PANE (self), NULL);
+  return self->contents_summary;
 }

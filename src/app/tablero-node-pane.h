@@ -32,4 +32,8 @@ GtkWidget    *tablero_node_pane_get_plot      (TableroNodePane *self,
 /* The name of the visible page: "empty", "node", "edge" or "many". */
 const char   *tablero_node_pane_get_page      (TableroNodePane *self);
 
+/* (nullable): the last summary of a Monje node's collections ("1
+ * collection · 1 document") or a Pajaro node's tracks ("2 tags · 4.1/s"). */
+const char   *tablero_node_pane_get_contents_summary (TableroNodePane *self);
+
 G_END_DECLS

@@ -6,15 +6,13 @@
  * SIGINT and SIGTERM stop it cleanly. */
 #include "config.h"
 
-#include <errno.h>
 #include <locale.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <glib/gi18n.h>
-#include <glib-unix.h>
 
 #include "jstp-engine.h"
+#include "jstp-host-program.h"
 #include "jstp-log.h"
 #include "jstp-network.h"
 #include "jstp-service-registry.h"
@@ -27,7 +25,6 @@
 #define UNSET_INT   G_MININT
 #define UNSET_INT64 G_MININT64
 
-#define DEFAULT_LISTEN   "127.0.0.1"
 #define DEFAULT_TCP_PORT 33333
 #define DEFAULT_WS_PORT  33334
 
@@ -39,12 +36,7 @@ typedef struct {
 } Bridge;
 
 typedef struct {
-  char *name;
-  char *listen;
-  int tcp_port;             /* -1: disabled, 0: any free port */
-  int ws_port;
-  gboolean no_tcp;
-  gboolean no_ws;
+  JstpHostProgram host;     /* --name, --listen and the ports */
   gboolean gateway;
   char **allow;
   gboolean quirks;
@@ -78,8 +70,7 @@ bridge_free (gpointer data)
 static void
 options_clear (Options *options)
 {
-  g_clear_pointer (&options->name, g_free);
-  g_clear_pointer (&options->listen, g_free);
+  jstp_host_program_clear (&options->host);
   g_clear_pointer (&options->allow, g_strfreev);
   g_clear_pointer (&options->bridge_args, g_strfreev);
   g_clear_pointer (&options->services, g_strfreev);
@@ -479,10 +470,10 @@ load_config (Options     *options,
   if (g_key_file_has_group (file, "jstpd"))
     {
       if (!check_keys (file, "jstpd", main_keys, error) ||
-          !config_string (file, "name", &options->name, error) ||
-          !config_string (file, "listen", &options->listen, error) ||
-          !config_int32 (file, "tcp-port", -1, 65535, &options->tcp_port, error) ||
-          !config_int32 (file, "ws-port", -1, 65535, &options->ws_port, error) ||
+          !config_string (file, "name", &options->host.name, error) ||
+          !config_string (file, "listen", &options->host.listen, error) ||
+          !config_int32 (file, "tcp-port", -1, 65535, &options->host.tcp_port, error) ||
+          !config_int32 (file, "ws-port", -1, 65535, &options->host.ws_port, error) ||
           !config_bool (file, "gateway", &options->gateway, error) ||
           !config_bool (file, "quirks", &options->quirks, error) ||
           !config_int32 (file, "answer-timeout", 1, G_MAXINT, &options->answer_timeout, error) ||
@@ -563,10 +554,10 @@ check_flags (Options  *options,
                            _("--quiet and --verbose exclude each other"));
       return FALSE;
     }
-  if ((options->tcp_port != UNSET_INT &&
-       !check_range ("--tcp-port", options->tcp_port, -1, 65535, error)) ||
-      (options->ws_port != UNSET_INT &&
-       !check_range ("--ws-port", options->ws_port, -1, 65535, error)) ||
+  if ((options->host.tcp_port != UNSET_INT &&
+       !check_range ("--tcp-port", options->host.tcp_port, -1, 65535, error)) ||
+      (options->host.ws_port != UNSET_INT &&
+       !check_range ("--ws-port", options->host.ws_port, -1, 65535, error)) ||
       (options->answer_timeout != UNSET_INT &&
        !check_range ("--answer-timeout", options->answer_timeout, 1, G_MAXINT, error)) ||
       (options->max_frame != UNSET_INT64 &&
@@ -580,7 +571,7 @@ check_flags (Options  *options,
       (options->idle_timeout != UNSET_INT &&
        !check_range ("--idle-timeout", options->idle_timeout, 1, G_MAXINT, error)))
     return FALSE;
-  if (options->listen && *options->listen == '\0')
+  if (options->host.listen && *options->host.listen == '\0')
     {
       g_set_error_literal (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
                            _("--listen needs an address"));
@@ -612,14 +603,6 @@ connection_removed_cb (JstpEngine     *engine,
            jstp_connection_get_peer_address (connection));
 }
 
-static gboolean
-quit_cb (gpointer user_data)
-{
-  g_debug ("stopping on a signal");
-  g_main_loop_quit (user_data);
-  return G_SOURCE_CONTINUE;
-}
-
 static void
 drop_log_cb (const char     *log_domain,
              GLogLevelFlags  log_level,
@@ -628,34 +611,22 @@ drop_log_cb (const char     *log_domain,
 {
 }
 
-/* The address is in our sentence already; GIO's message repeats it. */
-static const char *
-listen_error_reason (const GError *error)
-{
-  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_ADDRESS_IN_USE))
-    return g_strerror (EADDRINUSE);
-  return error->message;
-}
-
-static void
-append_endpoint (GString    *line,
-                 const char *label,
-                 const char *address,
-                 guint16     port)
-{
-  if (strchr (address, ':'))
-    g_string_append_printf (line, " %s [%s]:%u", label, address, port);
-  else
-    g_string_append_printf (line, " %s %s:%u", label, address, port);
-}
-
 int
 main (int    argc,
       char **argv)
 {
+  static const JstpHostProgramDefaults host_defaults = {
+    .program = "jstpd",
+    .log_domain = G_LOG_DOMAIN,
+    .default_name = NULL,
+    .default_tcp_port = DEFAULT_TCP_PORT,
+    .default_ws_port = DEFAULT_WS_PORT,
+    .name_help = N_("The engine's name in GET [\"jstp\",\"info\"] (default: the host name)"),
+    .tcp_port_help = N_("TCP port (default 33333; 0 picks a free one, -1 disables TCP)"),
+    .ws_port_help = N_("WebSocket port (default 33334; 0 picks a free one, -1 disables "
+                       "WebSocket)"),
+  };
   g_auto(Options) options = {
-    .tcp_port = UNSET_INT,
-    .ws_port = UNSET_INT,
     .answer_timeout = UNSET_INT,
     .max_frame = UNSET_INT64,
     .max_connections = UNSET_INT,
@@ -669,20 +640,6 @@ main (int    argc,
   g_auto(GStrv) log_levels = NULL;
   g_autoptr(JstpSecurity) security = NULL;
   const GOptionEntry entries[] = {
-    { "name", 0, 0, G_OPTION_ARG_STRING, &options.name,
-      N_("The engine's name in GET [\"jstp\",\"info\"] (default: the host name)"), N_("NAME") },
-    { "listen", 'l', 0, G_OPTION_ARG_STRING, &options.listen,
-      N_("Address to listen on (default 127.0.0.1; 0.0.0.0 or :: for every interface)"),
-      N_("ADDRESS") },
-    { "tcp-port", 0, 0, G_OPTION_ARG_INT, &options.tcp_port,
-      N_("TCP port (default 33333; 0 picks a free one, -1 disables TCP)"), N_("PORT") },
-    { "ws-port", 0, 0, G_OPTION_ARG_INT, &options.ws_port,
-      N_("WebSocket port (default 33334; 0 picks a free one, -1 disables WebSocket)"),
-      N_("PORT") },
-    { "no-tcp", 0, 0, G_OPTION_ARG_NONE, &options.no_tcp,
-      N_("Do not listen on TCP"), NULL },
-    { "no-ws", 0, 0, G_OPTION_ARG_NONE, &options.no_ws,
-      N_("Do not listen on WebSocket"), NULL },
     { "gateway", 0, 0, G_OPTION_ARG_NONE, &options.gateway,
       N_("Forward dispatches from network peers that name a host (needs --allow)"), NULL },
     { "allow", 0, 0, G_OPTION_ARG_STRING_ARRAY, &options.allow,
@@ -738,24 +695,27 @@ main (int    argc,
   g_autoptr(JstpEngine) engine = NULL;
   g_autoptr(JstpNetwork) network = NULL;
   g_autoptr(JstpStatusReporter) reporter = NULL;
-  g_autoptr(GMainLoop) loop = NULL;
-  g_autoptr(GString) line = NULL;
   /* After the engine: services leave it before it goes. */
   g_autoptr(GPtrArray) services = g_ptr_array_new_with_free_func (g_object_unref);
   JstpNetworkLimits *limits;
   JstpParseOptions *parse_options;
   JstpMode mode;
-  guint sigint_id, sigterm_id;
 
   setlocale (LC_ALL, "");
   bindtextdomain (GETTEXT_PACKAGE, LOCALEDIR);
   bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
   textdomain (GETTEXT_PACKAGE);
 
+  jstp_host_program_init (&options.host, &host_defaults);
+  /* Unset, so that the key file can fill them in. */
+  options.host.tcp_port = JSTP_HOST_PROGRAM_PORT_UNSET;
+  options.host.ws_port = JSTP_HOST_PROGRAM_PORT_UNSET;
   options.bridges = g_ptr_array_new_with_free_func (bridge_free);
 
   context = g_option_context_new (NULL);
   g_option_context_set_translation_domain (context, GETTEXT_PACKAGE);
+  g_option_context_add_main_entries (context, jstp_host_program_get_entries (&options.host),
+                                     GETTEXT_PACKAGE);
   g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
   g_option_context_set_summary (context,
     _("A JSTP engine without a window: it listens on TCP (one JSON dispatch per line)\n"
@@ -873,22 +833,9 @@ main (int    argc,
     }
 
   /* Defaults for whatever neither the flags nor the file set. */
-  if (options.listen == NULL)
-    options.listen = g_strdup (DEFAULT_LISTEN);
-  if (options.name == NULL)
-    options.name = g_strdup (g_get_host_name ());
-  if (options.tcp_port == UNSET_INT)
-    options.tcp_port = DEFAULT_TCP_PORT;
-  if (options.ws_port == UNSET_INT)
-    options.ws_port = DEFAULT_WS_PORT;
-  if (options.no_tcp)
-    options.tcp_port = -1;
-  if (options.no_ws)
-    options.ws_port = -1;
-
-  if (options.tcp_port < 0 && options.ws_port < 0)
+  if (!jstp_host_program_resolve (&options.host, &error))
     {
-      print_error (_("nothing to listen on: both TCP and WebSocket are disabled"));
+      print_error ("%s", error->message);
       return EXIT_USAGE;
     }
   if (options.gateway && (options.allow == NULL || options.allow[0] == NULL))
@@ -927,7 +874,7 @@ main (int    argc,
                          drop_log_cb, NULL);
     }
 
-  engine = jstp_engine_new (options.name);
+  engine = jstp_engine_new (options.host.name);
   jstp_engine_set_mode (engine, mode);
   if (options.answer_timeout != UNSET_INT)
     jstp_engine_set_answer_timeout (engine, options.answer_timeout);
@@ -989,29 +936,10 @@ main (int    argc,
       jstp_network_set_gateway_allowlist (network, (const char * const *) options.allow);
     }
 
-  /* Machine-read (tests, scripts, service managers): never translated. */
-  line = g_string_new ("jstpd listening:");
-  if (options.tcp_port >= 0)
+  if (!jstp_host_program_listen (&options.host, network, &error))
     {
-      if (!jstp_network_listen (network, "tcp", options.listen, options.tcp_port, &error))
-        {
-          /* TRANSLATORS: "cannot listen on tcp 127.0.0.1:33333: Address already in use" */
-          print_error (_("cannot listen on %s %s:%d: %s"), "tcp", options.listen,
-                       options.tcp_port, listen_error_reason (error));
-          return EXIT_FAILURE;
-        }
-      append_endpoint (line, "tcp", options.listen, jstp_network_get_port (network, "tcp"));
-    }
-  if (options.ws_port >= 0)
-    {
-      if (!jstp_network_listen (network, "ws", options.listen, options.ws_port, &error))
-        {
-          print_error (_("cannot listen on %s %s:%d: %s"), "ws", options.listen,
-                       options.ws_port, listen_error_reason (error));
-          jstp_network_close (network);
-          return EXIT_FAILURE;
-        }
-      append_endpoint (line, "ws", options.listen, jstp_network_get_port (network, "ws"));
+      print_error ("%s", error->message);
+      return EXIT_FAILURE;
     }
 
   for (guint i = 0; i < options.bridges->len; i++)
@@ -1023,22 +951,7 @@ main (int    argc,
       g_debug ("bridge to %s %s:%u", bridge->label, bridge->address, bridge->port);
     }
 
-  /* Handlers first: whoever reads the line may signal us at once. */
-  loop = g_main_loop_new (NULL, FALSE);
-  sigint_id = g_unix_signal_add (SIGINT, quit_cb, loop);
-  sigterm_id = g_unix_signal_add (SIGTERM, quit_cb, loop);
-
-  g_print ("%s\n", line->str);
-  fflush (stdout);
-
-  g_main_loop_run (loop);
-  g_source_remove (sigint_id);
-  g_source_remove (sigterm_id);
-
-  jstp_network_close (network);
-  /* Let the closes reach the peers before the objects go away; bounded,
-   * since periodic sources could keep the context busy forever. */
-  for (guint i = 0; i < 100 && g_main_context_iteration (NULL, FALSE); i++)
-    ;
+  jstp_host_program_run (&options.host);
+  jstp_host_program_shutdown (&options.host);
   return EXIT_SUCCESS;
 }

@@ -24,80 +24,9 @@
 #include "tablero-node-pane.h"
 #include "tablero-palette.h"
 
+#include "gui-test-utils.h"
+
 /* ---- helpers ------------------------------------------------------------- */
-
-typedef gboolean (*Condition) (gpointer data);
-
-static gboolean
-wait_until (Condition cond,
-            gpointer  data,
-            guint     timeout_ms)
-{
-  gint64 end = g_get_monotonic_time () + timeout_ms * G_TIME_SPAN_MILLISECOND;
-
-  while (!cond (data))
-    {
-      if (g_get_monotonic_time () > end)
-        return FALSE;
-      if (!g_main_context_iteration (NULL, FALSE))
-        g_usleep (2000);
-    }
-  return TRUE;
-}
-
-static void
-spin (guint ms)
-{
-  gint64 end = g_get_monotonic_time () + ms * G_TIME_SPAN_MILLISECOND;
-
-  while (g_get_monotonic_time () < end)
-    if (!g_main_context_iteration (NULL, FALSE))
-      g_usleep (2000);
-}
-
-static char *
-artifact_path (const char *name)
-{
-  const char *dir = g_getenv ("TEST_ARTIFACTS_DIR");
-
-  if (dir == NULL || *dir == '\0')
-    dir = ".";
-  g_mkdir_with_parents (dir, 0755);
-  return g_build_filename (dir, name, NULL);
-}
-
-/* Renders @widget as on screen. Changes since the last frame must be laid
- * out first, or the widget has no allocation to draw: wait for a frame. */
-static GdkTexture *
-render_widget (GtkWidget *widget)
-{
-  int w, h;
-  g_autoptr (GdkPaintable) paintable = NULL;
-  GtkSnapshot *snapshot;
-  g_autoptr (GskRenderNode) node = NULL;
-  GskRenderer *renderer = gtk_native_get_renderer (gtk_widget_get_native (widget));
-
-  gtk_test_widget_wait_for_draw (GTK_WIDGET (gtk_widget_get_native (widget)));
-  w = gtk_widget_get_width (widget);
-  h = gtk_widget_get_height (widget);
-  paintable = gtk_widget_paintable_new (widget);
-  snapshot = gtk_snapshot_new ();
-  gdk_paintable_snapshot (paintable, snapshot, w, h);
-  node = gtk_snapshot_free_to_node (snapshot);
-  g_assert_nonnull (node);
-  return gsk_renderer_render_texture (renderer, node, &GRAPHENE_RECT_INIT (0, 0, w, h));
-}
-
-static void
-save_screenshot (GtkWidget  *widget,
-                 const char *name)
-{
-  g_autoptr (GdkTexture) texture = render_widget (widget);
-  g_autofree char *path = artifact_path (name);
-
-  g_assert_true (gdk_texture_save_to_png (texture, path));
-  g_test_message ("screenshot: %s", path);
-}
 
 static guint32
 pixel_at (GdkTexture *texture,
@@ -187,7 +116,6 @@ fixture_set_up (Fixture       *f,
 
   f->stack = tablero_stack_new ("Test stack");
   f->window = gtk_window_new ();
-  gtk_window_set_default_size (GTK_WINDOW (f->window), 960, 640);
   f->canvas = TABLERO_CANVAS (tablero_canvas_new ());
   f->minimap = tablero_minimap_new (f->canvas);
   gtk_widget_set_halign (f->minimap, GTK_ALIGN_END);
@@ -198,8 +126,7 @@ fixture_set_up (Fixture       *f,
   gtk_overlay_add_overlay (GTK_OVERLAY (overlay), f->minimap);
   gtk_window_set_child (GTK_WINDOW (f->window), overlay);
   tablero_canvas_set_stack (f->canvas, f->stack);
-  gtk_window_present (GTK_WINDOW (f->window));
-  gtk_test_widget_wait_for_draw (f->window);
+  gui_test_show_window (GTK_WINDOW (f->window), 960, 640);
 }
 
 static void
@@ -208,7 +135,7 @@ fixture_tear_down (Fixture       *f,
 {
   gtk_window_destroy (GTK_WINDOW (f->window));
   g_clear_object (&f->stack);
-  spin (10);
+  test_spin (10);
 }
 
 static void
@@ -306,7 +233,7 @@ test_create_destroy (void)
     g_assert_cmpstr (tablero_edge_dialog_get_method (TABLERO_EDGE_DIALOG (dialog)), ==, "POST");
     g_assert_cmpuint (g_strv_length (resource), ==, 3);
     g_assert_cmpstr (resource[1], ==, "posts");
-    save_screenshot (dialog, "edge-dialog.png");
+    gui_test_save_screenshot (dialog, "edge-dialog.png");
     gtk_window_destroy (GTK_WINDOW (dialog));
   }
 
@@ -733,7 +660,7 @@ test_rename (Fixture       *f,
     }
   g_assert_nonnull (entry);
   g_assert_cmpstr (gtk_editable_get_text (GTK_EDITABLE (entry)), ==, "Gamma");
-  save_screenshot (f->window, "canvas-rename.png");
+  gui_test_save_screenshot (f->window, "canvas-rename.png");
 
   gtk_editable_set_text (GTK_EDITABLE (entry), "  Gamma prime ");
   g_signal_emit_by_name (entry, "activate");
@@ -860,20 +787,20 @@ test_screenshot (Fixture       *f,
   tablero_canvas_set_zoom (f->canvas, 1.0);
   tablero_canvas_center_on (f->canvas, 300, 170);
   gtk_test_widget_wait_for_draw (f->window);
-  save_screenshot (f->window, "canvas.png");
+  gui_test_save_screenshot (f->window, "canvas.png");
 
   /* Zoomed out: the simple cards. */
   tablero_canvas_set_zoom (f->canvas, 0.4);
   gtk_test_widget_wait_for_draw (f->window);
-  save_screenshot (f->window, "canvas-zoom-40.png");
+  gui_test_save_screenshot (f->window, "canvas-zoom-40.png");
   tablero_canvas_set_zoom (f->canvas, 0.2);
   gtk_test_widget_wait_for_draw (f->window);
-  save_screenshot (f->window, "canvas-zoom-20.png");
+  gui_test_save_screenshot (f->window, "canvas-zoom-20.png");
 
   tablero_canvas_set_zoom (f->canvas, 1.0);
   tablero_canvas_center_on (f->canvas, 300, 170);
   gtk_test_widget_wait_for_draw (f->window);
-  shot = render_widget (GTK_WIDGET (f->canvas));
+  shot = gui_test_render_widget (GTK_WIDGET (f->canvas));
   /* Gamma's left border, halfway down: the error colour (#c01c28 or close). */
   tablero_canvas_canvas_to_widget (f->canvas, -TABLERO_CANVAS_NODE_WIDTH / 2 + 0.5, 220, &x, &y);
   border = pixel_at (shot, (int) x, (int) y);
@@ -934,7 +861,7 @@ xtest_motion (int x,
 {
   XTestFakeMotionEvent (xdisplay (), -1, x, y, CurrentTime);
   XSync (xdisplay (), False);
-  spin (15);
+  test_spin (15);
 }
 
 static void
@@ -943,7 +870,7 @@ xtest_button (guint    button,
 {
   XTestFakeButtonEvent (xdisplay (), button, press, CurrentTime);
   XSync (xdisplay (), False);
-  spin (15);
+  test_spin (15);
 }
 
 static void
@@ -952,7 +879,7 @@ xtest_key (KeySym   keysym,
 {
   XTestFakeKeyEvent (xdisplay (), XKeysymToKeycode (xdisplay (), keysym), press, CurrentTime);
   XSync (xdisplay (), False);
-  spin (15);
+  test_spin (15);
 }
 
 static void
@@ -1010,7 +937,7 @@ focus_canvas (Fixture *f)
   to_root (GTK_WIDGET (f->canvas), 5, 5, &rx, &ry);
   xtest_motion (rx, ry);
   gtk_widget_grab_focus (GTK_WIDGET (f->canvas));
-  g_assert_true (wait_until (has_focus, f->canvas, 2000));
+  g_assert_true (test_wait_until (has_focus, f->canvas, 2000));
 }
 
 static void
@@ -1031,7 +958,7 @@ test_xtest_drag_and_undo (Fixture       *f,
 
   xtest_drag (GTK_WIDGET (f->canvas), 1, x, y, 100, 60);
   want = (NodeAt) { nodes[2], 100 / zoom, 220 + 60 / zoom };
-  g_assert_true (wait_until (node_is_at, &want, 2000));
+  g_assert_true (test_wait_until (node_is_at, &want, 2000));
   g_assert_true (tablero_node_get_selected (nodes[2]));
 
   g_assert_true (tablero_stack_undo (f->stack));
@@ -1065,7 +992,7 @@ test_xtest_ctrl_click_and_keys (Fixture       *f,
   xtest_motion (rx, ry);
   xtest_button (1, TRUE);
   xtest_button (1, FALSE);
-  spin (450);  /* not a double click */
+  test_spin (450);  /* not a double click */
   node_center_in_widget (f, nodes[3], &x, &y);
   to_root (GTK_WIDGET (f->canvas), x, y, &rx, &ry);
   xtest_motion (rx, ry);
@@ -1073,13 +1000,13 @@ test_xtest_ctrl_click_and_keys (Fixture       *f,
   xtest_button (1, TRUE);
   xtest_button (1, FALSE);
   xtest_key (XK_Control_L, FALSE);
-  g_assert_true (wait_until (two_selected, f, 2000));
+  g_assert_true (test_wait_until (two_selected, f, 2000));
   g_assert_true (tablero_node_get_selected (nodes[0]));
   g_assert_true (tablero_node_get_selected (nodes[3]));
 
   /* Right arrow moves both by a grid step, as one undo step. */
   xtest_tap (XK_Right);
-  spin (50);
+  test_spin (50);
   g_assert_cmpfloat (tablero_node_get_x (nodes[0]), ==, TABLERO_CANVAS_GRID_SIZE);
   g_assert_cmpfloat (tablero_node_get_x (nodes[3]), ==, 640 + TABLERO_CANVAS_GRID_SIZE);
 
@@ -1087,10 +1014,10 @@ test_xtest_ctrl_click_and_keys (Fixture       *f,
   xtest_key (XK_Control_L, TRUE);
   xtest_tap (XK_a);
   xtest_key (XK_Control_L, FALSE);
-  spin (50);
+  test_spin (50);
   g_assert_cmpuint (n_selected (f), ==, 4);
   xtest_tap (XK_Delete);
-  spin (50);
+  test_spin (50);
   g_assert_cmpuint (g_list_model_get_n_items (tablero_stack_get_nodes (f->stack)), ==, 0);
   g_assert_true (tablero_stack_undo (f->stack));
   g_assert_cmpuint (g_list_model_get_n_items (tablero_stack_get_nodes (f->stack)), ==, 4);
@@ -1098,7 +1025,7 @@ test_xtest_ctrl_click_and_keys (Fixture       *f,
   /* Tab selects the first node. */
   tablero_canvas_unselect_all (f->canvas);
   xtest_tap (XK_Tab);
-  spin (50);
+  test_spin (50);
   g_assert_cmpuint (n_selected (f), ==, 1);
   g_assert_true (tablero_node_get_selected (nodes[0]));
   g_assert_true (gtk_widget_has_focus (GTK_WIDGET (f->canvas)));
@@ -1109,7 +1036,7 @@ test_xtest_ctrl_click_and_keys (Fixture       *f,
     xtest_key (XK_Control_L, TRUE);
     xtest_tap (XK_minus);
     xtest_key (XK_Control_L, FALSE);
-    spin (50);
+    test_spin (50);
     g_assert_cmpfloat (tablero_canvas_get_zoom (f->canvas), <, zoom);
   }
 }
@@ -1134,7 +1061,7 @@ test_xtest_shift_drag_connects (Fixture       *f,
   xtest_key (XK_Shift_L, TRUE);
   xtest_drag (GTK_WIDGET (f->canvas), 1, x, y, tx - x, ty - y);
   xtest_key (XK_Shift_L, FALSE);
-  spin (30);
+  test_spin (30);
   g_assert_true (result[0] == nodes[2]);
   g_assert_true (result[1] == nodes[3]);
   /* Nothing moved. */
@@ -1159,14 +1086,14 @@ test_xtest_rubber_band_and_pan (Fixture       *f,
   tablero_canvas_canvas_to_widget (f->canvas, -TABLERO_CANVAS_NODE_WIDTH, 120, &x0, &y0);
   tablero_canvas_canvas_to_widget (f->canvas, 10, 400, &x1, &y1);
   xtest_drag (GTK_WIDGET (f->canvas), 1, x0, y0, x1 - x0, y1 - y0);
-  spin (30);
+  test_spin (30);
   g_assert_true (tablero_node_get_selected (nodes[2]));
   g_assert_cmpuint (n_selected (f), ==, 1);
 
   /* Middle-drag pans by the distance dragged. */
   tablero_canvas_get_visible_area (f->canvas, &before);
   xtest_drag (GTK_WIDGET (f->canvas), 2, 300, 300, -80, -40);
-  spin (30);
+  test_spin (30);
   tablero_canvas_get_visible_area (f->canvas, &after);
   g_assert_cmpfloat (fabs ((after.origin.x - before.origin.x) * tablero_canvas_get_zoom (f->canvas) - 80), <, 2);
   g_assert_cmpfloat (fabs ((after.origin.y - before.origin.y) * tablero_canvas_get_zoom (f->canvas) - 40), <, 2);
@@ -1176,7 +1103,7 @@ test_xtest_rubber_band_and_pan (Fixture       *f,
   xtest_key (XK_space, TRUE);
   xtest_drag (GTK_WIDGET (f->canvas), 1, 20, 20, 50, 50);
   xtest_key (XK_space, FALSE);
-  spin (30);
+  test_spin (30);
   tablero_canvas_get_visible_area (f->canvas, &after);
   g_assert_cmpfloat (fabs ((before.origin.x - after.origin.x) * tablero_canvas_get_zoom (f->canvas) - 50), <, 2);
 }

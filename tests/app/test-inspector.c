@@ -16,86 +16,11 @@
 #include "tablero-keys-dialog.h"
 #include "tablero-window.h"
 
+#include "gui-test-utils.h"
+
 static TableroApplication *app;
 
 /* ---- helpers ------------------------------------------------------------- */
-
-typedef gboolean (*Condition) (gpointer data);
-
-static gboolean
-wait_until (Condition cond,
-            gpointer  data,
-            guint     timeout_ms)
-{
-  gint64 end = g_get_monotonic_time () + timeout_ms * G_TIME_SPAN_MILLISECOND;
-
-  while (!cond (data))
-    {
-      if (g_get_monotonic_time () > end)
-        return FALSE;
-      if (!g_main_context_iteration (NULL, FALSE))
-        g_usleep (2000);
-    }
-  return TRUE;
-}
-
-static void
-spin (guint ms)
-{
-  gint64 end = g_get_monotonic_time () + ms * G_TIME_SPAN_MILLISECOND;
-
-  while (g_get_monotonic_time () < end)
-    if (!g_main_context_iteration (NULL, FALSE))
-      g_usleep (2000);
-}
-
-static void
-save_screenshot (GtkWidget  *widget,
-                 const char *name)
-{
-  const char *dir = g_getenv ("TEST_ARTIFACTS_DIR");
-  g_autofree char *path = NULL;
-  g_autoptr (GdkPaintable) paintable = NULL;
-  g_autoptr (GskRenderNode) node = NULL;
-  g_autoptr (GdkTexture) texture = NULL;
-  GskRenderer *renderer = gtk_native_get_renderer (gtk_widget_get_native (widget));
-  GtkSnapshot *snapshot;
-  int w, h;
-
-  if (dir == NULL || *dir == '\0')
-    dir = ".";
-  g_mkdir_with_parents (dir, 0755);
-  path = g_build_filename (dir, name, NULL);
-  gtk_test_widget_wait_for_draw (GTK_WIDGET (gtk_widget_get_native (widget)));
-  spin (100);
-  w = gtk_widget_get_width (widget);
-  h = gtk_widget_get_height (widget);
-  paintable = gtk_widget_paintable_new (widget);
-  snapshot = gtk_snapshot_new ();
-  gdk_paintable_snapshot (paintable, snapshot, w, h);
-  node = gtk_snapshot_free_to_node (snapshot);
-  g_assert_nonnull (node);
-  texture = gsk_renderer_render_texture (renderer, node, &GRAPHENE_RECT_INIT (0, 0, w, h));
-  g_assert_true (gdk_texture_save_to_png (texture, path));
-  g_test_message ("screenshot: %s", path);
-}
-
-static GtkWidget *
-find_descendant (GtkWidget *widget,
-                 GType      type)
-{
-  if (G_TYPE_CHECK_INSTANCE_TYPE (widget, type))
-    return widget;
-  for (GtkWidget *child = gtk_widget_get_first_child (widget); child;
-       child = gtk_widget_get_next_sibling (child))
-    {
-      GtkWidget *found = find_descendant (child, type);
-
-      if (found)
-        return found;
-    }
-  return NULL;
-}
 
 typedef struct
 {
@@ -140,13 +65,13 @@ fixture_set_up (Fixture       *f,
   f->store = tablero_stack_store_new (path, &error);
   g_assert_no_error (error);
   f->window = tablero_window_new (app, f->store);
-  gtk_window_set_default_size (GTK_WINDOW (f->window), 1280, 800);
-  gtk_window_present (GTK_WINDOW (f->window));
-  gtk_test_widget_wait_for_draw (GTK_WIDGET (f->window));
-  g_assert_true (wait_until (window_ready, f->window, 5000));
+  gui_test_show_window (GTK_WINDOW (f->window), 1280, 800);
+  g_assert_true (test_wait_until (window_ready, f->window, 5000));
 
-  f->inspector = TABLERO_INSPECTOR (find_descendant (GTK_WIDGET (f->window), TABLERO_TYPE_INSPECTOR));
-  f->composer = TABLERO_COMPOSER (find_descendant (GTK_WIDGET (f->window), TABLERO_TYPE_COMPOSER));
+  f->inspector = TABLERO_INSPECTOR (gui_test_find_descendant (GTK_WIDGET (f->window),
+                                                               TABLERO_TYPE_INSPECTOR));
+  f->composer = TABLERO_COMPOSER (gui_test_find_descendant (GTK_WIDGET (f->window),
+                                                             TABLERO_TYPE_COMPOSER));
   g_assert_nonnull (f->inspector);
   g_assert_nonnull (f->composer);
   f->engine = tablero_application_get_engine (app);
@@ -166,7 +91,7 @@ fixture_tear_down (Fixture       *f,
   g_object_add_weak_pointer (G_OBJECT (f->window), (gpointer *) &f->window);
   gtk_window_destroy (GTK_WINDOW (f->window));
   for (int i = 0; i < 200 && f->window != NULL; i++)
-    spin (10);
+    test_spin (10);
   g_clear_object (&f->store);
   if (f->dir)
     {
@@ -217,7 +142,7 @@ emit_get (Fixture    *f,
   g_assert_true (jstp_dispatch_set_resource_json (d, resource_json, NULL));
   jstp_engine_emit (f->engine, d, answer ? on_answer : NULL, answer, NULL);
   if (answer)
-    g_assert_true (wait_until (answered, answer, 5000));
+    g_assert_true (test_wait_until (answered, answer, 5000));
 }
 
 static TableroDispatchItem *
@@ -259,8 +184,8 @@ test_rows_and_answers (Fixture       *f,
 
   emit_get (f, "[\"test\",\"echo\"]", &a);
   g_assert_cmpuint (a.status, ==, 200);
-  g_assert_true (wait_until (has_rows, f, 2000));
-  spin (150);
+  g_assert_true (test_wait_until (has_rows, f, 2000));
+  test_spin (150);
 
   request = find_request (history, "GET", "[\"test\",\"echo\"]");
   g_assert_nonnull (request);
@@ -307,7 +232,7 @@ test_filters (Fixture       *f,
   g_assert_true (tablero_inspector_set_pattern (f->inspector, "POST [\"test\", \"echo\"]"));
   g_assert_cmpuint (n_visible (f), ==, 0);
   g_assert_false (tablero_inspector_set_pattern (f->inspector, "GET [\"test\""));
-  pattern_entry = find_descendant (GTK_WIDGET (f->inspector), GTK_TYPE_ENTRY);
+  pattern_entry = gui_test_find_descendant (GTK_WIDGET (f->inspector), GTK_TYPE_ENTRY);
   g_assert_true (gtk_widget_has_css_class (pattern_entry, "error"));
   g_assert_true (tablero_inspector_set_pattern (f->inspector, ""));
   g_assert_false (gtk_widget_has_css_class (pattern_entry, "error"));
@@ -344,7 +269,7 @@ test_pause_clear (Fixture       *f,
 
   tablero_inspector_set_paused (f->inspector, TRUE);
   emit_get (f, "[\"test\",\"echo\"]", &b);
-  spin (250);
+  test_spin (250);
   tablero_inspector_flush (f->inspector);
   g_assert_cmpuint (g_list_model_get_n_items (tablero_inspector_get_history (f->inspector)), ==, before);
 
@@ -427,8 +352,8 @@ test_burst_bounded (Fixture       *f,
       emit_get (f, resource, NULL);
     }
   g_idle_add (set_flag, &idle_ran);
-  g_assert_true (wait_until (is_set, &idle_ran, 2000));
-  spin (300);
+  g_assert_true (test_wait_until (is_set, &idle_ran, 2000));
+  test_spin (300);
   g_assert_cmpuint (g_list_model_get_n_items (history), ==, 1000);
   /* The newest burst dispatch is kept (the status reporter may add its own
    * after it). */
@@ -450,20 +375,20 @@ static void
 test_screenshot_inspector (Fixture       *f,
                            gconstpointer  data)
 {
-  GtkWidget *paned = find_descendant (GTK_WIDGET (f->window), GTK_TYPE_PANED);
+  GtkWidget *paned = gui_test_find_descendant (GTK_WIDGET (f->window), GTK_TYPE_PANED);
   GtkStack *stack = GTK_STACK (gtk_widget_get_ancestor (GTK_WIDGET (f->inspector), GTK_TYPE_STACK));
-  GtkColumnView *view = GTK_COLUMN_VIEW (find_descendant (GTK_WIDGET (f->inspector),
+  GtkColumnView *view = GTK_COLUMN_VIEW (gui_test_find_descendant (GTK_WIDGET (f->inspector),
                                                           GTK_TYPE_COLUMN_VIEW));
   Answer a = { 0 }, b = { 0 };
 
   gtk_stack_set_visible_child (stack, GTK_WIDGET (f->inspector));
   gtk_paned_set_position (GTK_PANED (paned), 380);
-  spin (500);
+  test_spin (500);
   emit_get (f, "[\"test\",\"echo\"]", &a);
   emit_get (f, "[\"users\",\"ana\"]", &b);
   tablero_inspector_flush (f->inspector);
   gtk_selection_model_select_item (gtk_column_view_get_model (view), 0, TRUE);
-  save_screenshot (GTK_WIDGET (f->window), "inspector.png");
+  gui_test_save_screenshot (GTK_WIDGET (f->window), "inspector.png");
 }
 
 /* ---- composer ------------------------------------------------------------ */
@@ -480,12 +405,12 @@ test_composer_send (Fixture       *f,
                     gconstpointer  data)
 {
   g_autoptr (GError) error = NULL;
-  GtkWidget *paned = find_descendant (GTK_WIDGET (f->window), GTK_TYPE_PANED);
+  GtkWidget *paned = gui_test_find_descendant (GTK_WIDGET (f->window), GTK_TYPE_PANED);
   GtkStack *stack = GTK_STACK (gtk_widget_get_ancestor (GTK_WIDGET (f->composer), GTK_TYPE_STACK));
 
   gtk_stack_set_visible_child (stack, GTK_WIDGET (f->composer));
   gtk_paned_set_position (GTK_PANED (paned), 420);
-  spin (500);  /* the crossfade */
+  test_spin (500);  /* the crossfade */
 
   g_assert_cmpuint (tablero_composer_get_n_targets (f->composer), >=, 1);
   tablero_composer_set_method (f->composer, "GET");
@@ -496,7 +421,7 @@ test_composer_send (Fixture       *f,
   g_assert_true (tablero_composer_get_can_send (f->composer));
   g_assert_true (tablero_composer_send (f->composer, &error));
   g_assert_no_error (error);
-  g_assert_true (wait_until (composer_answered, f->composer, 5000));
+  g_assert_true (test_wait_until (composer_answered, f->composer, 5000));
   g_assert_cmpuint (tablero_composer_get_sent_status (f->composer, 0), ==, 200);
   g_assert_cmpint (tablero_composer_get_sent_latency (f->composer, 0), >=, 0);
   g_assert_cmpstr (tablero_composer_get_sent_answer_body (f->composer, 0), ==,
@@ -505,14 +430,14 @@ test_composer_send (Fixture       *f,
   /* Sent again from the list. */
   g_assert_true (tablero_composer_resend (f->composer, 0, &error));
   g_assert_cmpuint (tablero_composer_get_n_sent (f->composer), ==, 2);
-  g_assert_true (wait_until (composer_answered, f->composer, 5000));
+  g_assert_true (test_wait_until (composer_answered, f->composer, 5000));
 
   /* Invalid JSON: the scanner's message, and no Send. */
   tablero_composer_set_body (f->composer, "{\"hello\": ");
   g_assert_nonnull (tablero_composer_get_problem (f->composer));
   g_assert_true (g_str_has_prefix (tablero_composer_get_problem (f->composer), "Body"));
   g_assert_false (tablero_composer_get_can_send (f->composer));
-  save_screenshot (GTK_WIDGET (f->window), "composer.png");
+  gui_test_save_screenshot (GTK_WIDGET (f->window), "composer.png");
   tablero_composer_set_resource (f->composer, "[\"test\", ");
   g_assert_true (g_str_has_prefix (tablero_composer_get_problem (f->composer), "Resource"));
   tablero_composer_set_resource (f->composer, "{\"a\": 1}");
@@ -547,16 +472,17 @@ test_composer_bind (Fixture       *f,
 
   g_assert_true (jstp_dispatch_set_body_json (post, "{\"text\":\"hola\"}", NULL));
   jstp_engine_emit (f->engine, post, NULL, NULL, NULL);
-  g_assert_true (wait_until (stream_received, f->composer, 5000));
+  g_assert_true (test_wait_until (stream_received, f->composer, 5000));
   g_assert_cmpuint (tablero_composer_get_stream_received (f->composer, 0), ==, 1);
-  save_screenshot (GTK_WIDGET (tablero_composer_get_stream_window (f->composer, 0)), "bind-stream.png");
+  gui_test_save_screenshot (GTK_WIDGET (tablero_composer_get_stream_window (f->composer, 0)),
+                            "bind-stream.png");
 
   /* Closing the stream releases the subscription. */
   gtk_window_close (tablero_composer_get_stream_window (f->composer, 0));
-  spin (50);
+  test_spin (50);
   g_assert_cmpuint (tablero_composer_get_n_streams (f->composer), ==, 0);
   jstp_engine_emit (f->engine, post, NULL, NULL, NULL);
-  spin (50);
+  test_spin (50);
 }
 
 /* ---- keys ---------------------------------------------------------------- */
@@ -596,14 +522,15 @@ test_keys_dialog (Fixture       *f,
   /* Trusting is the row's switch. */
   peer_id = g_strdup (jstp_key_get_id (peer));
   g_assert_false (jstp_keyring_is_trusted (tablero_keys_dialog_get_keyring (), peer_id));
-  gtk_switch_set_active (GTK_SWITCH (find_descendant (GTK_WIDGET (dialog), GTK_TYPE_SWITCH)), TRUE);
+  gtk_switch_set_active (GTK_SWITCH (gui_test_find_descendant (GTK_WIDGET (dialog),
+                                                               GTK_TYPE_SWITCH)), TRUE);
   g_assert_true (jstp_keyring_is_trusted (tablero_keys_dialog_get_keyring (), peer_id));
 
   /* The same peer twice is refused. */
   g_assert_null (tablero_keys_dialog_import (dialog, "Bruno", card, &error));
   g_assert_nonnull (error);
 
-  save_screenshot (GTK_WIDGET (dialog), "keys-dialog.png");
+  gui_test_save_screenshot (GTK_WIDGET (dialog), "keys-dialog.png");
   gtk_window_destroy (GTK_WINDOW (dialog));
 }
 

@@ -21,71 +21,13 @@
 #include "tablero-node-pane.h"
 #include "tablero-window.h"
 
+#include "gui-test-utils.h"
+
 #define TIMEOUT_MS 15000
 
 static TableroApplication *app;
 
 /* ---- helpers ------------------------------------------------------------- */
-
-typedef gboolean (*Condition) (gpointer data);
-
-static gboolean
-wait_until (Condition cond,
-            gpointer  data,
-            guint     timeout_ms)
-{
-  gint64 end = g_get_monotonic_time () + timeout_ms * G_TIME_SPAN_MILLISECOND;
-
-  while (!cond (data))
-    {
-      if (g_get_monotonic_time () > end)
-        return FALSE;
-      if (!g_main_context_iteration (NULL, FALSE))
-        g_usleep (2000);
-    }
-  return TRUE;
-}
-
-static void
-spin (guint ms)
-{
-  gint64 end = g_get_monotonic_time () + ms * G_TIME_SPAN_MILLISECOND;
-
-  while (g_get_monotonic_time () < end)
-    if (!g_main_context_iteration (NULL, FALSE))
-      g_usleep (2000);
-}
-
-static void
-save_screenshot (GtkWidget  *widget,
-                 const char *name)
-{
-  const char *dir = g_getenv ("TEST_ARTIFACTS_DIR");
-  g_autofree char *path = NULL;
-  int w, h;
-  g_autoptr (GdkPaintable) paintable = NULL;
-  GtkSnapshot *snapshot;
-  g_autoptr (GskRenderNode) node = NULL;
-  g_autoptr (GdkTexture) texture = NULL;
-  GskRenderer *renderer = gtk_native_get_renderer (gtk_widget_get_native (widget));
-
-  if (dir == NULL || *dir == '\0')
-    dir = ".";
-  g_mkdir_with_parents (dir, 0755);
-  path = g_build_filename (dir, name, NULL);
-
-  gtk_test_widget_wait_for_draw (GTK_WIDGET (gtk_widget_get_native (widget)));
-  w = gtk_widget_get_width (widget);
-  h = gtk_widget_get_height (widget);
-  paintable = gtk_widget_paintable_new (widget);
-  snapshot = gtk_snapshot_new ();
-  gdk_paintable_snapshot (paintable, snapshot, w, h);
-  node = gtk_snapshot_free_to_node (snapshot);
-  g_assert_nonnull (node);
-  texture = gsk_renderer_render_texture (renderer, node, &GRAPHENE_RECT_INIT (0, 0, w, h));
-  g_assert_true (gdk_texture_save_to_png (texture, path));
-  g_test_message ("screenshot: %s", path);
-}
 
 typedef struct
 {
@@ -114,10 +56,8 @@ fixture_set_up (Fixture       *f,
   f->store = tablero_stack_store_new (f->path, &error);
   g_assert_no_error (error);
   f->window = tablero_window_new (app, f->store);
-  gtk_window_set_default_size (GTK_WINDOW (f->window), 1280, 800);
-  gtk_window_present (GTK_WINDOW (f->window));
-  gtk_test_widget_wait_for_draw (GTK_WIDGET (f->window));
-  g_assert_true (wait_until (not_busy, f->window, 5000));
+  gui_test_show_window (GTK_WINDOW (f->window), 1280, 800);
+  g_assert_true (test_wait_until (not_busy, f->window, 5000));
   f->live = tablero_window_get_live (f->window);
   g_assert_nonnull (f->live);
 }
@@ -131,7 +71,7 @@ fixture_tear_down (Fixture       *f,
   g_object_add_weak_pointer (G_OBJECT (window), (gpointer *) &window);
   gtk_window_close (GTK_WINDOW (window));
   for (int i = 0; i < 500 && window != NULL; i++)
-    spin (10);
+    test_spin (10);
   if (window != NULL)
     {
       g_object_remove_weak_pointer (G_OBJECT (window), (gpointer *) &window);
@@ -294,8 +234,8 @@ test_bridge (Fixture       *f,
   a = tablero_window_add_node (f->window, TABLERO_NODE_KIND_ENGINE, 0, 0);
   b = tablero_window_add_node (f->window, TABLERO_NODE_KIND_ENGINE, 320, 0);
   g_assert_nonnull (tablero_node_link_get_process (tablero_live_stack_get_link (f->live, a)));
-  g_assert_true (wait_until (node_live, a, TIMEOUT_MS));
-  g_assert_true (wait_until (node_live, b, TIMEOUT_MS));
+  g_assert_true (test_wait_until (node_live, a, TIMEOUT_MS));
+  g_assert_true (test_wait_until (node_live, b, TIMEOUT_MS));
   g_assert_cmpuint (tablero_node_get_port (a), >, 0);
   g_assert_cmpuint (tablero_node_get_port (a), !=, tablero_node_get_port (b));
   g_assert_cmpuint (tablero_overview_get_n_rows (TABLERO_OVERVIEW (tablero_window_get_overview (f->window))), ==, 2);
@@ -315,7 +255,7 @@ test_bridge (Fixture       *f,
                            (const char * const[]) { "demo", "...", NULL });
   tablero_stack_add_edge (stack, edge);
   edge_wait = (EdgeWait) { f->live, edge };
-  g_assert_true (wait_until (bridge_made, &edge_wait, TIMEOUT_MS));
+  g_assert_true (test_wait_until (bridge_made, &edge_wait, TIMEOUT_MS));
 
   /* A probe on b, through the embedded engine. */
   pattern = jstp_pattern_new ("POST", (const char * const[]) { "demo", "..." }, 2,
@@ -324,20 +264,20 @@ test_bridge (Fixture       *f,
   probe = jstp_engine_bind_pattern (engine, pattern, on_probe, &received, NULL);
   bind = jstp_dispatch_new_subscription (JSTP_METHOD_BIND, pattern);
   emit_to (b, bind, on_answer, &bind_answer);
-  g_assert_true (wait_until (answered, &bind_answer, TIMEOUT_MS));
+  g_assert_true (test_wait_until (answered, &bind_answer, TIMEOUT_MS));
 
   /* POSTs emitted on a arrive at b (and at the probe), and the edge shows
    * their rate. */
   flow = (FlowWait) { &received, edge, a };
-  g_assert_true (wait_until (flowing, &flow, TIMEOUT_MS));
+  g_assert_true (test_wait_until (flowing, &flow, TIMEOUT_MS));
   g_test_message ("edge rate %.1f/s, %u dispatches at the probe", tablero_edge_get_rate (edge),
                   received);
 
   g_ptr_array_add (selection, b);
   tablero_node_pane_set_selection (tablero_window_get_node_pane (f->window), selection, NULL);
-  spin (300);
+  test_spin (300);
   g_assert_cmpfloat (tablero_plot_get_last_value (TABLERO_PLOT (tablero_node_pane_get_plot (tablero_window_get_node_pane (f->window), TABLERO_PLOT_MEMORY))), >, 0);
-  save_screenshot (GTK_WIDGET (f->window), "live-bridge.png");
+  gui_test_save_screenshot (GTK_WIDGET (f->window), "live-bridge.png");
 
   /* Deleting the edge deletes the bridge. */
   tablero_stack_remove_edge (stack, edge);
@@ -347,10 +287,10 @@ test_bridge (Fixture       *f,
                                                         (const char * const[]) { "jstp", "bridges", NULL });
       bridges.answered = FALSE;
       emit_to (b, get, on_answer, &bridges);
-      g_assert_true (wait_until (answered, &bridges, TIMEOUT_MS));
+      g_assert_true (test_wait_until (answered, &bridges, TIMEOUT_MS));
       if (g_strcmp0 (bridges.body, "[]") == 0)
         break;
-      spin (100);
+      test_spin (100);
     }
   g_assert_cmpstr (bridges.body, ==, "[]");
   g_assert_cmpfloat (tablero_edge_get_rate (edge), ==, 0);
@@ -361,7 +301,7 @@ test_bridge (Fixture       *f,
   g_subprocess_wait_async (process, NULL, on_exited, &exited);
   tablero_stack_remove_node (stack, a);
   g_assert_null (tablero_live_stack_get_link (f->live, a));
-  g_assert_true (wait_until (is_true, &exited, 5000));
+  g_assert_true (test_wait_until (is_true, &exited, 5000));
   g_assert_true (g_subprocess_get_if_signaled (process) || g_subprocess_get_if_exited (process));
 
   g_free (bind_answer.body);
@@ -407,8 +347,8 @@ test_demo (Fixture       *f,
   g_assert_false (tablero_stack_get_can_undo (stack));
 
   wait = (DemoWait) { f->live, stack };
-  g_assert_true (wait_until (demo_bridged, &wait, TIMEOUT_MS));
-  spin (1500);  /* a second report, for the plots */
+  g_assert_true (test_wait_until (demo_bridged, &wait, TIMEOUT_MS));
+  test_spin (1500);  /* a second report, for the plots */
   {
     g_autoptr (TableroNode) gateway = g_list_model_get_item (tablero_stack_get_nodes (stack), 0);
     g_autoptr (GPtrArray) selection = g_ptr_array_new ();
@@ -416,17 +356,18 @@ test_demo (Fixture       *f,
     g_ptr_array_add (selection, gateway);
     tablero_node_pane_set_selection (tablero_window_get_node_pane (f->window), selection, NULL);
   }
-  spin (300);
-  save_screenshot (GTK_WIDGET (f->window), "live-demo.png");
+  test_spin (300);
+  gui_test_save_screenshot (GTK_WIDGET (f->window), "live-demo.png");
   /* The history plots of the selected node, on their own. */
-  save_screenshot (gtk_widget_get_parent (tablero_node_pane_get_plot (tablero_window_get_node_pane (f->window), 0)),
-                   "live-plots.png");
+  gui_test_save_screenshot (
+    gtk_widget_get_parent (tablero_node_pane_get_plot (tablero_window_get_node_pane (f->window), 0)),
+    "live-plots.png");
 
   overview = tablero_window_get_overview (f->window);
   popover = gtk_widget_get_ancestor (overview, GTK_TYPE_POPOVER);
   gtk_popover_popup (GTK_POPOVER (popover));
-  spin (300);
-  save_screenshot (overview, "live-overview.png");
+  test_spin (300);
+  gui_test_save_screenshot (overview, "live-overview.png");
   gtk_popover_popdown (GTK_POPOVER (popover));
 }
 

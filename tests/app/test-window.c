@@ -19,75 +19,11 @@
 #include "tablero-palette.h"
 #include "tablero-window.h"
 
+#include "gui-test-utils.h"
+
 static TableroApplication *app;
 
 /* ---- helpers ------------------------------------------------------------- */
-
-typedef gboolean (*Condition) (gpointer data);
-
-static gboolean
-wait_until (Condition cond,
-            gpointer  data,
-            guint     timeout_ms)
-{
-  gint64 end = g_get_monotonic_time () + timeout_ms * G_TIME_SPAN_MILLISECOND;
-
-  while (!cond (data))
-    {
-      if (g_get_monotonic_time () > end)
-        return FALSE;
-      if (!g_main_context_iteration (NULL, FALSE))
-        g_usleep (2000);
-    }
-  return TRUE;
-}
-
-static void
-spin (guint ms)
-{
-  gint64 end = g_get_monotonic_time () + ms * G_TIME_SPAN_MILLISECOND;
-
-  while (g_get_monotonic_time () < end)
-    if (!g_main_context_iteration (NULL, FALSE))
-      g_usleep (2000);
-}
-
-static char *
-artifact_path (const char *name)
-{
-  const char *dir = g_getenv ("TEST_ARTIFACTS_DIR");
-
-  if (dir == NULL || *dir == '\0')
-    dir = ".";
-  g_mkdir_with_parents (dir, 0755);
-  return g_build_filename (dir, name, NULL);
-}
-
-static void
-save_screenshot (GtkWidget  *widget,
-                 const char *name)
-{
-  int w, h;
-  g_autoptr (GdkPaintable) paintable = NULL;
-  GtkSnapshot *snapshot;
-  g_autoptr (GskRenderNode) node = NULL;
-  g_autoptr (GdkTexture) texture = NULL;
-  g_autofree char *path = artifact_path (name);
-  GskRenderer *renderer = gtk_native_get_renderer (gtk_widget_get_native (widget));
-
-  /* Laid out and drawn first: a widget with a pending resize draws nothing. */
-  gtk_test_widget_wait_for_draw (GTK_WIDGET (gtk_widget_get_native (widget)));
-  w = gtk_widget_get_width (widget);
-  h = gtk_widget_get_height (widget);
-  paintable = gtk_widget_paintable_new (widget);
-  snapshot = gtk_snapshot_new ();
-  gdk_paintable_snapshot (paintable, snapshot, w, h);
-  node = gtk_snapshot_free_to_node (snapshot);
-  g_assert_nonnull (node);
-  texture = gsk_renderer_render_texture (renderer, node, &GRAPHENE_RECT_INIT (0, 0, w, h));
-  g_assert_true (gdk_texture_save_to_png (texture, path));
-  g_test_message ("screenshot: %s", path);
-}
 
 static gboolean
 not_busy (gpointer data)
@@ -98,7 +34,7 @@ not_busy (gpointer data)
 static void
 wait_idle (TableroWindow *window)
 {
-  g_assert_true (wait_until (not_busy, window, 5000));
+  g_assert_true (test_wait_until (not_busy, window, 5000));
 }
 
 typedef struct
@@ -114,9 +50,7 @@ open_window (Fixture *f)
 {
   TableroWindow *window = tablero_window_new (app, f->store);
 
-  gtk_window_set_default_size (GTK_WINDOW (window), 1280, 800);
-  gtk_window_present (GTK_WINDOW (window));
-  gtk_test_widget_wait_for_draw (GTK_WIDGET (window));
+  gui_test_show_window (GTK_WINDOW (window), 1280, 800);
   wait_idle (window);
   return window;
 }
@@ -153,7 +87,7 @@ destroy_window (TableroWindow *window)
   g_object_add_weak_pointer (G_OBJECT (window), (gpointer *) &window);
   gtk_window_close (GTK_WINDOW (window));
   for (int i = 0; i < 500 && window != NULL; i++)
-    spin (10);
+    test_spin (10);
   if (window != NULL)
     {
       g_object_remove_weak_pointer (G_OBJECT (window), (gpointer *) &window);
@@ -218,21 +152,6 @@ dialog_shown (gpointer data)
   return find_dialog (GPOINTER_TO_SIZE (data)) != NULL;
 }
 
-static GtkWidget *
-find_descendant (GtkWidget *root,
-                 GType      type)
-{
-  if (G_TYPE_CHECK_INSTANCE_TYPE (root, type))
-    return root;
-  for (GtkWidget *c = gtk_widget_get_first_child (root); c; c = gtk_widget_get_next_sibling (c))
-    {
-      GtkWidget *found = find_descendant (c, type);
-      if (found)
-        return found;
-    }
-  return NULL;
-}
-
 /* Answers the edge dialog the canvas's "edge-requested" opens. */
 static void
 connect_nodes (TableroWindow *window,
@@ -244,14 +163,15 @@ connect_nodes (TableroWindow *window,
   AdwMessageDialog *dialog;
 
   g_signal_emit_by_name (tablero_window_get_canvas (window), "edge-requested", source, target);
-  g_assert_true (wait_until (dialog_shown, GSIZE_TO_POINTER (TABLERO_TYPE_EDGE_DIALOG), 2000));
+  g_assert_true (test_wait_until (dialog_shown, GSIZE_TO_POINTER (TABLERO_TYPE_EDGE_DIALOG),
+                                  2000));
   dialog = find_dialog (TABLERO_TYPE_EDGE_DIALOG);
   if (method != NULL)
     tablero_edge_dialog_set_method (TABLERO_EDGE_DIALOG (dialog), method);
   if (resource != NULL)
     tablero_edge_dialog_set_resource (TABLERO_EDGE_DIALOG (dialog), resource);
   adw_message_dialog_response (dialog, "connect");
-  spin (20);
+  test_spin (20);
 }
 
 static void
@@ -312,7 +232,7 @@ test_new_window (Fixture       *f,
   g_assert_cmpstr (gtk_window_get_title (GTK_WINDOW (f->window)), ==, "Untitled Stack — Tablero");
   g_assert_false (g_action_group_get_action_enabled (G_ACTION_GROUP (f->window), "undo"));
   g_assert_cmpstr (tablero_node_pane_get_page (tablero_window_get_node_pane (f->window)), ==, "empty");
-  save_screenshot (GTK_WIDGET (f->window), "window-empty.png");
+  gui_test_save_screenshot (GTK_WIDGET (f->window), "window-empty.png");
 }
 
 static void
@@ -392,7 +312,7 @@ test_rename_save_reopen (Fixture       *f,
 
     for (GtkWidget *c = gtk_widget_get_first_child (GTK_WIDGET (canvas)); c; c = gtk_widget_get_next_sibling (c))
       if (GTK_IS_POPOVER (c) && !GTK_IS_POPOVER_MENU (c))
-        entry = find_descendant (c, GTK_TYPE_ENTRY);
+        entry = gui_test_find_descendant (c, GTK_TYPE_ENTRY);
     g_assert_nonnull (entry);
     gtk_editable_set_text (GTK_EDITABLE (entry), "Job runner");
     g_signal_emit_by_name (entry, "activate");
@@ -421,7 +341,7 @@ test_rename_save_reopen (Fixture       *f,
   g_assert_cmpfloat (tablero_node_get_x (nth_node (again, 3)), ==, 620.5);
   g_assert_cmpfloat (tablero_node_get_y (nth_node (again, 3)), ==, 40.25);
   g_assert_cmpuint (g_list_model_get_n_items (tablero_stack_get_edges (tablero_window_get_stack (again))), ==, 3);
-  save_screenshot (GTK_WIDGET (again), "window-reopened.png");
+  gui_test_save_screenshot (GTK_WIDGET (again), "window-reopened.png");
 }
 
 static void
@@ -431,7 +351,7 @@ answer_name_dialog (const char *name,
   AdwMessageDialog *dialog;
   GtkWidget *entry;
 
-  g_assert_true (wait_until (dialog_shown, GSIZE_TO_POINTER (ADW_TYPE_MESSAGE_DIALOG), 2000));
+  g_assert_true (test_wait_until (dialog_shown, GSIZE_TO_POINTER (ADW_TYPE_MESSAGE_DIALOG), 2000));
   dialog = find_dialog (ADW_TYPE_MESSAGE_DIALOG);
   entry = adw_message_dialog_get_extra_child (dialog);
   if (name != NULL)
@@ -441,7 +361,7 @@ answer_name_dialog (const char *name,
     }
   g_assert_true (adw_message_dialog_get_response_enabled (dialog, response));
   adw_message_dialog_response (dialog, response);
-  spin (20);
+  test_spin (20);
 }
 
 static gboolean
@@ -460,7 +380,7 @@ wait_for_stack (TableroWindow *window,
 {
   void *args[2] = { window, (void *) name };
 
-  g_assert_true (wait_until (stack_named, args, 5000));
+  g_assert_true (test_wait_until (stack_named, args, 5000));
 }
 
 static void
@@ -499,8 +419,8 @@ test_stack_management (Fixture       *f,
   /* Delete the shown one: another opens */
   activate (f->window, "delete-stack", NULL);
   answer_name_dialog (NULL, "delete");
-  g_assert_true (wait_until ((Condition) not_busy, f->window, 5000));
-  spin (50);
+  g_assert_true (test_wait_until ((TestCondition) not_busy, f->window, 5000));
+  test_spin (50);
   wait_idle (f->window);
   g_assert_false (tablero_stack_store_contains (f->store, "Social demo"));
   g_assert_cmpuint (g_list_model_get_n_items (stacks), ==, 2);
@@ -512,8 +432,8 @@ static void
 test_find (Fixture       *f,
            gconstpointer  data)
 {
-  GtkWidget *bar = find_descendant (GTK_WIDGET (f->window), GTK_TYPE_SEARCH_BAR);
-  GtkWidget *entry = find_descendant (bar, GTK_TYPE_SEARCH_ENTRY);
+  GtkWidget *bar = gui_test_find_descendant (GTK_WIDGET (f->window), GTK_TYPE_SEARCH_BAR);
+  GtkWidget *entry = gui_test_find_descendant (bar, GTK_TYPE_SEARCH_ENTRY);
 
   add_demo_stack (f->window);
   activate (f->window, "find", NULL);
@@ -552,7 +472,7 @@ test_export_import (Fixture       *f,
 
   /* What Export… does once the file is chosen (the chooser is GTK's). */
   tablero_window_export_file (f->window, file);
-  g_assert_true (wait_until (file_exists, file, 5000));
+  g_assert_true (test_wait_until (file_exists, file, 5000));
   wait_idle (f->window);
   g_assert_true (g_file_get_contents (path, &contents, NULL, NULL));
   g_assert_nonnull (strstr (contents, "\"Shared\""));
@@ -577,7 +497,7 @@ test_screenshots (Fixture       *f,
   add_demo_stack (f->window);
   wait_idle (f->window);
   gtk_test_widget_wait_for_draw (GTK_WIDGET (f->window));
-  save_screenshot (GTK_WIDGET (f->window), "window-stack.png");
+  gui_test_save_screenshot (GTK_WIDGET (f->window), "window-stack.png");
 
   /* A connection selected: the details pane shows its endpoint. */
   edges = tablero_stack_get_edges (tablero_window_get_stack (f->window));
@@ -589,24 +509,25 @@ test_screenshots (Fixture       *f,
   }
   g_assert_cmpstr (tablero_node_pane_get_page (tablero_window_get_node_pane (f->window)), ==, "edge");
   gtk_test_widget_wait_for_draw (GTK_WIDGET (f->window));
-  save_screenshot (GTK_WIDGET (f->window), "window-edge.png");
+  gui_test_save_screenshot (GTK_WIDGET (f->window), "window-edge.png");
 
   /* Dark style */
   adw_style_manager_set_color_scheme (style, ADW_COLOR_SCHEME_FORCE_DARK);
   tablero_canvas_select_node (canvas, nth_node (f->window, 2), FALSE);
-  spin (100);
+  test_spin (100);
   gtk_test_widget_wait_for_draw (GTK_WIDGET (f->window));
-  save_screenshot (GTK_WIDGET (f->window), "window-dark.png");
+  gui_test_save_screenshot (GTK_WIDGET (f->window), "window-dark.png");
   adw_style_manager_set_color_scheme (style, ADW_COLOR_SCHEME_DEFAULT);
-  spin (100);
+  test_spin (100);
 
   /* The edge dialog over the window */
   g_signal_emit_by_name (canvas, "edge-requested", nth_node (f->window, 3), nth_node (f->window, 2));
-  g_assert_true (wait_until (dialog_shown, GSIZE_TO_POINTER (TABLERO_TYPE_EDGE_DIALOG), 2000));
+  g_assert_true (test_wait_until (dialog_shown, GSIZE_TO_POINTER (TABLERO_TYPE_EDGE_DIALOG),
+                                  2000));
   {
     AdwMessageDialog *dialog = find_dialog (TABLERO_TYPE_EDGE_DIALOG);
     gtk_test_widget_wait_for_draw (GTK_WIDGET (dialog));
-    save_screenshot (GTK_WIDGET (dialog), "window-edge-dialog.png");
+    gui_test_save_screenshot (GTK_WIDGET (dialog), "window-edge-dialog.png");
     adw_message_dialog_response (dialog, "cancel");
   }
 
@@ -617,19 +538,19 @@ test_screenshots (Fixture       *f,
     g_assert_nonnull (help);
     gtk_window_present (GTK_WINDOW (help));
     gtk_test_widget_wait_for_draw (GTK_WIDGET (help));
-    save_screenshot (GTK_WIDGET (help), "shortcuts.png");
+    gui_test_save_screenshot (GTK_WIDGET (help), "shortcuts.png");
     gtk_widget_set_visible (GTK_WIDGET (help), FALSE);
   }
 
   /* The stacks popover of the title */
   activate (f->window, "open-stack", NULL);
-  spin (100);
+  test_spin (100);
   {
     GtkWidget *popover = (GtkWidget *) gtk_menu_button_get_popover (
       GTK_MENU_BUTTON (adw_header_bar_get_title_widget (
-        ADW_HEADER_BAR (find_descendant (GTK_WIDGET (f->window), ADW_TYPE_HEADER_BAR)))));
+        ADW_HEADER_BAR (gui_test_find_descendant (GTK_WIDGET (f->window), ADW_TYPE_HEADER_BAR)))));
     gtk_test_widget_wait_for_draw (popover);
-    save_screenshot (popover, "stacks-popover.png");
+    gui_test_save_screenshot (popover, "stacks-popover.png");
     gtk_popover_popdown (GTK_POPOVER (popover));
   }
 
@@ -654,7 +575,7 @@ test_screenshots (Fixture       *f,
     tablero_stack_end_group (stack);
     tablero_canvas_zoom_to_fit (canvas);
     gtk_test_widget_wait_for_draw (GTK_WIDGET (f->window));
-    save_screenshot (GTK_WIDGET (f->window), "window-500.png");
+    gui_test_save_screenshot (GTK_WIDGET (f->window), "window-500.png");
     wait_idle (f->window);
   }
 }

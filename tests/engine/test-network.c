@@ -5,6 +5,8 @@
 
 #include "jstp-engine.h"
 #include "jstp-network.h"
+#include "test-log.h"
+#include "test-utils.h"
 
 #define PROTO "\"protocol\":[\"JSTP\",\"0.5\"]"
 #define TS "\"timestamp\":1700000000000"
@@ -13,12 +15,6 @@ typedef struct {
   JstpEngine *engine;
   JstpNetwork *network;
 } Peer;
-
-typedef struct {
-  GPtrArray *answers;
-  GPtrArray *received;
-  guint destroyed;
-} Log;
 
 static Peer *
 peer_new (const char *name)
@@ -46,53 +42,6 @@ peer_free (Peer *peer)
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (Peer, peer_free)
 
-static Log *
-log_new (void)
-{
-  Log *log = g_new0 (Log, 1);
-
-  log->answers = g_ptr_array_new_with_free_func ((GDestroyNotify) jstp_dispatch_unref);
-  log->received = g_ptr_array_new_with_free_func ((GDestroyNotify) jstp_dispatch_unref);
-  return log;
-}
-
-static void
-log_free (Log *log)
-{
-  g_ptr_array_unref (log->answers);
-  g_ptr_array_unref (log->received);
-  g_free (log);
-}
-
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (Log, log_free)
-
-static void
-on_answer (JstpEngine   *engine,
-           JstpDispatch *answer,
-           gpointer      data)
-{
-  Log *log = data;
-
-  g_ptr_array_add (log->answers, jstp_dispatch_ref (answer));
-}
-
-static void
-on_destroy (gpointer data)
-{
-  ((Log *) data)->destroyed++;
-}
-
-static void
-on_received (JstpEngine         *engine,
-             JstpDispatch       *dispatch,
-             const JstpCaptures *captures,
-             gpointer            data)
-{
-  Log *log = data;
-
-  g_ptr_array_add (log->received, jstp_dispatch_ref (dispatch));
-}
-
 static void
 on_echo (JstpEngine         *engine,
          JstpDispatch       *dispatch,
@@ -104,51 +53,8 @@ on_echo (JstpEngine         *engine,
   jstp_engine_answer (engine, dispatch, 200, body ? body : "null");
 }
 
-typedef gboolean (*Condition) (gpointer data);
-
-static gboolean
-wait_for (Condition cond,
-          gpointer  data,
-          guint     timeout_ms)
-{
-  gint64 end = g_get_monotonic_time () + (gint64) timeout_ms * 1000;
-
-  while (!cond (data))
-    {
-      if (g_get_monotonic_time () > end)
-        return FALSE;
-      g_main_context_iteration (NULL, FALSE);
-      g_usleep (200);
-    }
-  return TRUE;
-}
-
-static gboolean
-has_answer (gpointer data)
-{
-  return ((Log *) data)->answers->len > 0;
-}
-
-static gboolean
-has_received (gpointer data)
-{
-  return ((Log *) data)->received->len > 0;
-}
-
-static void
-spin (guint ms)
-{
-  gint64 end = g_get_monotonic_time () + (gint64) ms * 1000;
-
-  while (g_get_monotonic_time () < end)
-    {
-      g_main_context_iteration (NULL, FALSE);
-      g_usleep (500);
-    }
-}
-
 static guint
-first_status (Log *log)
+first_status (TestLog *log)
 {
   g_assert_cmpuint (log->answers->len, >, 0);
   g_test_message ("first answer: %s",
@@ -162,7 +68,7 @@ test_request_answer (gconstpointer data)
   const char *label = data;
   /* Logs first: they are freed last, after the peers' connections close
    * and finish the transactions that point at them. */
-  g_autoptr(Log) log = log_new ();
+  g_autoptr(TestLog) log = test_log_new ();
   g_autoptr(Peer) a = peer_new ("a");
   g_autoptr(Peer) b = peer_new ("b");
   g_autoptr(JstpDispatch) d = jstp_dispatch_new (JSTP_METHOD_GET,
@@ -171,22 +77,22 @@ test_request_answer (gconstpointer data)
   jstp_engine_bind (b->engine, "GET", (const char *[]) { "echo", NULL }, on_echo, NULL, NULL, NULL);
   jstp_dispatch_set_body_json (d, "{\"n\":\"\\u00e9\\n\"}", NULL);
   jstp_dispatch_add_hop (d, "127.0.0.1", jstp_network_get_port (b->network, label), label);
-  jstp_engine_emit (a->engine, d, on_answer, log, on_destroy);
+  jstp_engine_emit (a->engine, d, test_log_on_answer, log, test_log_on_destroy);
 
-  g_assert_true (wait_for (has_answer, log, 5000));
+  g_assert_true (test_wait_until (test_log_has_answer, log, 5000));
   g_assert_cmpuint (first_status (log), ==, 200);
   g_assert_cmpstr (jstp_dispatch_get_body_json (g_ptr_array_index (log->answers, 0)), ==,
                    "{\"n\":\"\\u00e9\\n\"}");
 
   /* Nothing served: 404 comes back over the same way. */
   {
-    g_autoptr(Log) log2 = log_new ();
+    g_autoptr(TestLog) log2 = test_log_new ();
     g_autoptr(JstpDispatch) e = jstp_dispatch_new (JSTP_METHOD_GET,
                                                    (const char *[]) { "nothing", NULL });
 
     jstp_dispatch_add_hop (e, "127.0.0.1", jstp_network_get_port (b->network, label), label);
-    jstp_engine_emit (a->engine, e, on_answer, log2, NULL);
-    g_assert_true (wait_for (has_answer, log2, 5000));
+    jstp_engine_emit (a->engine, e, test_log_on_answer, log2, NULL);
+    g_assert_true (test_wait_until (test_log_has_answer, log2, 5000));
     g_assert_cmpuint (first_status (log2), ==, 404);
   }
 }
@@ -197,8 +103,8 @@ static void
 test_remote_bind (gconstpointer data)
 {
   const char *label = data;
-  g_autoptr(Log) log = log_new ();
-  g_autoptr(Log) ack = log_new ();
+  g_autoptr(TestLog) log = test_log_new ();
+  g_autoptr(TestLog) ack = test_log_new ();
   g_autoptr(Peer) a = peer_new ("a");
   g_autoptr(Peer) b = peer_new ("b");
   g_autoptr(JstpPattern) pattern =
@@ -208,22 +114,22 @@ test_remote_bind (gconstpointer data)
                                                     (const char *[]) { "news", "today", NULL });
   JstpEngineCounters counters;
 
-  jstp_engine_bind_pattern (a->engine, pattern, on_received, log, NULL);
+  jstp_engine_bind_pattern (a->engine, pattern, test_log_on_received, log, NULL);
   jstp_dispatch_add_hop (bind, "127.0.0.1", jstp_network_get_port (b->network, label), label);
-  jstp_engine_emit (a->engine, bind, on_answer, ack, NULL);
-  g_assert_true (wait_for (has_answer, ack, 5000));
+  jstp_engine_emit (a->engine, bind, test_log_on_answer, ack, NULL);
+  g_assert_true (test_wait_until (test_log_has_answer, ack, 5000));
   g_assert_cmpuint (first_status (ack), ==, 200);
 
   jstp_dispatch_set_body_json (post, "[1,2,3]", NULL);
   jstp_engine_emit (b->engine, post, NULL, NULL, NULL);
-  g_assert_true (wait_for (has_received, log, 5000));
+  g_assert_true (test_wait_until (test_log_has_received, log, 5000));
   g_assert_cmpstr (jstp_dispatch_get_body_json (g_ptr_array_index (log->received, 0)), ==,
                    "[1,2,3]");
 
   /* The subscriber goes away mid-stream: B releases its channel and
    * keeps serving. */
   jstp_network_close (a->network);
-  spin (200);
+  test_spin (200);
   jstp_engine_get_counters (b->engine, &counters);
   g_assert_cmpuint (counters.connections, ==, 0);
   jstp_engine_emit (b->engine, post, NULL, NULL, NULL);
@@ -234,10 +140,10 @@ test_remote_bind (gconstpointer data)
 static void
 test_gateway_chain (void)
 {
-  g_autoptr(Log) log = log_new ();
-  g_autoptr(Log) refused = log_new ();
-  g_autoptr(Log) forbidden = log_new ();
-  g_autoptr(Log) loop = log_new ();
+  g_autoptr(TestLog) log = test_log_new ();
+  g_autoptr(TestLog) refused = test_log_new ();
+  g_autoptr(TestLog) forbidden = test_log_new ();
+  g_autoptr(TestLog) loop = test_log_new ();
   g_autoptr(Peer) a = peer_new ("a");
   g_autoptr(Peer) b = peer_new ("b");
   g_autoptr(Peer) c = peer_new ("c");
@@ -253,8 +159,8 @@ test_gateway_chain (void)
   /* E1: B's gateway is off for network peers by default. */
   {
     g_autoptr(JstpDispatch) copy = jstp_dispatch_copy (d);
-    jstp_engine_emit (a->engine, copy, on_answer, refused, NULL);
-    g_assert_true (wait_for (has_answer, refused, 5000));
+    jstp_engine_emit (a->engine, copy, test_log_on_answer, refused, NULL);
+    g_assert_true (test_wait_until (test_log_has_answer, refused, 5000));
     g_assert_cmpuint (first_status (refused), ==, 506);
   }
 
@@ -263,14 +169,14 @@ test_gateway_chain (void)
   /* Enabled, but C is not on the allowlist yet. */
   {
     g_autoptr(JstpDispatch) copy = jstp_dispatch_copy (d);
-    jstp_engine_emit (a->engine, copy, on_answer, forbidden, NULL);
-    g_assert_true (wait_for (has_answer, forbidden, 5000));
+    jstp_engine_emit (a->engine, copy, test_log_on_answer, forbidden, NULL);
+    g_assert_true (test_wait_until (test_log_has_answer, forbidden, 5000));
     g_assert_cmpuint (first_status (forbidden), ==, 403);
   }
 
   jstp_network_set_gateway_allowlist (b->network, allowlist);
-  jstp_engine_emit (a->engine, d, on_answer, log, NULL);
-  g_assert_true (wait_for (has_answer, log, 5000));
+  jstp_engine_emit (a->engine, d, test_log_on_answer, log, NULL);
+  g_assert_true (test_wait_until (test_log_has_answer, log, 5000));
   g_assert_cmpuint (first_status (log), ==, 200);
   g_assert_cmpstr (jstp_dispatch_get_body_json (g_ptr_array_index (log->answers, 0)), ==,
                    "\"through two hops\"");
@@ -280,8 +186,8 @@ test_gateway_chain (void)
     g_autoptr(JstpDispatch) e = jstp_dispatch_new (JSTP_METHOD_GET, (const char *[]) { "x", NULL });
     jstp_dispatch_add_hop (e, "127.0.0.1", jstp_network_get_port (b->network, "tcp"), "tcp");
     jstp_dispatch_add_hop (e, "127.0.0.1", jstp_network_get_port (b->network, "tcp"), "tcp");
-    jstp_engine_emit (a->engine, e, on_answer, loop, NULL);
-    g_assert_true (wait_for (has_answer, loop, 5000));
+    jstp_engine_emit (a->engine, e, test_log_on_answer, loop, NULL);
+    g_assert_true (test_wait_until (test_log_has_answer, loop, 5000));
     g_assert_cmpuint (first_status (loop), ==, 400);
   }
 }
@@ -289,7 +195,7 @@ test_gateway_chain (void)
 static void
 test_unreachable (void)
 {
-  g_autoptr(Log) log = log_new ();
+  g_autoptr(TestLog) log = test_log_new ();
   g_autoptr(Peer) a = peer_new ("a");
   g_autoptr(JstpDispatch) d = jstp_dispatch_new (JSTP_METHOD_GET, (const char *[]) { "x", NULL });
   g_autoptr(GSocket) reserved = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM,
@@ -305,8 +211,8 @@ test_unreachable (void)
   port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
 
   jstp_dispatch_add_hop (d, "127.0.0.1", port, "tcp");
-  jstp_engine_emit (a->engine, d, on_answer, log, NULL);
-  g_assert_true (wait_for (has_answer, log, 8000));
+  jstp_engine_emit (a->engine, d, test_log_on_answer, log, NULL);
+  g_assert_true (test_wait_until (test_log_has_answer, log, 8000));
   g_assert_cmpuint (first_status (log), ==, 502);
 }
 
@@ -328,8 +234,8 @@ on_http_like (GSocketService    *service,
 static void
 test_not_jstp (void)
 {
-  g_autoptr(Log) log = log_new ();
-  g_autoptr(Log) ws_log = log_new ();
+  g_autoptr(TestLog) log = test_log_new ();
+  g_autoptr(TestLog) ws_log = test_log_new ();
   g_autoptr(Peer) a = peer_new ("a");
   g_autoptr(JstpDispatch) d = jstp_dispatch_new (JSTP_METHOD_GET, (const char *[]) { "x", NULL });
   g_autoptr(JstpDispatch) e = jstp_dispatch_new (JSTP_METHOD_GET, (const char *[]) { "x", NULL });
@@ -340,13 +246,13 @@ test_not_jstp (void)
   g_socket_service_start (http);
 
   jstp_dispatch_add_hop (d, "127.0.0.1", port, "tcp");
-  jstp_engine_emit (a->engine, d, on_answer, log, NULL);
-  g_assert_true (wait_for (has_answer, log, 8000));
+  jstp_engine_emit (a->engine, d, test_log_on_answer, log, NULL);
+  g_assert_true (test_wait_until (test_log_has_answer, log, 8000));
   g_assert_cmpuint (first_status (log), ==, 503);
 
   jstp_dispatch_add_hop (e, "127.0.0.1", port, "ws");
-  jstp_engine_emit (a->engine, e, on_answer, ws_log, NULL);
-  g_assert_true (wait_for (has_answer, ws_log, 8000));
+  jstp_engine_emit (a->engine, e, test_log_on_answer, ws_log, NULL);
+  g_assert_true (test_wait_until (test_log_has_answer, ws_log, 8000));
   g_assert_cmpuint (first_status (ws_log), ==, 503);
   g_socket_service_stop (http);
 }
@@ -534,7 +440,7 @@ test_max_connections (void)
   jstp_network_get_limits (b->network)->max_connections = 2;
   first = raw_connect (jstp_network_get_port (b->network, "tcp"));
   second = raw_connect (jstp_network_get_port (b->network, "tcp"));
-  spin (100);
+  test_spin (100);
   third = raw_connect (jstp_network_get_port (b->network, "tcp"));
   g_assert_true (raw_wait_closed (third));
   raw_send (first, "{" PROTO ",\"method\":\"GET\",\"resource\":[\"jstp\",\"info\"]," TS ",\"token\":[\"c\"]}\n");
@@ -577,7 +483,7 @@ test_slow_consumer (void)
           received_fast++;
         }
     }
-  spin (300);
+  test_spin (300);
   jstp_engine_get_counters (b->engine, &counters);
   g_assert_cmpuint (counters.connections, ==, 1);
   g_assert_cmpuint (received_fast, >, 0);
@@ -598,7 +504,7 @@ static void
 test_bridge (void)
 {
   Peer *b = peer_new ("b");
-  g_autoptr(Log) log = log_new ();
+  g_autoptr(TestLog) log = test_log_new ();
   g_autoptr(Peer) c = peer_new ("c");
   g_autoptr(JstpPattern) pattern =
     jstp_pattern_new ("POST", (const char *[]) { "feed", "..." }, 2, JSTP_MODE_STRICT, NULL);
@@ -610,28 +516,28 @@ test_bridge (void)
 
   jstp_network_get_limits (c->network)->reconnect_min_ms = 50;
   jstp_network_get_limits (c->network)->reconnect_max_ms = 200;
-  jstp_engine_bind_pattern (c->engine, pattern, on_received, log, NULL);
+  jstp_engine_bind_pattern (c->engine, pattern, test_log_on_received, log, NULL);
   jstp_network_add_bridge (c->network, "127.0.0.1", port, "tcp", pattern);
-  g_assert_true (wait_for (bridge_state_up, c, 5000));
-  spin (100);
+  g_assert_true (test_wait_until (bridge_state_up, c, 5000));
+  test_spin (100);
 
   jstp_engine_emit (b->engine, post, NULL, NULL, NULL);
-  g_assert_true (wait_for (has_received, log, 5000));
+  g_assert_true (test_wait_until (test_log_has_received, log, 5000));
 
   /* B goes away and comes back on the same port. */
   peer_free (b);
-  spin (300);
+  test_spin (300);
   b = g_new0 (Peer, 1);
   b->engine = jstp_engine_new ("b2");
   b->network = jstp_network_new (b->engine);
   g_assert_true (jstp_network_listen (b->network, "tcp", "127.0.0.1", port, &error));
   g_assert_no_error (error);
-  g_assert_true (wait_for (bridge_state_up, c, 5000));
-  spin (200);
+  g_assert_true (test_wait_until (bridge_state_up, c, 5000));
+  test_spin (200);
 
   g_ptr_array_set_size (log->received, 0);
   jstp_engine_emit (b->engine, post, NULL, NULL, NULL);
-  g_assert_true (wait_for (has_received, log, 5000));
+  g_assert_true (test_wait_until (test_log_has_received, log, 5000));
 
   json = jstp_network_dup_bridges_json (c->network);
   g_assert_nonnull (strstr (json, "\"resource\":[\"feed\",\"...\"]"));
@@ -645,10 +551,10 @@ test_bridge (void)
 static void
 test_bridges_resource (void)
 {
-  g_autoptr(Log) post_log = log_new ();
-  g_autoptr(Log) get_log = log_new ();
-  g_autoptr(Log) delete_log = log_new ();
-  g_autoptr(Log) bad_log = log_new ();
+  g_autoptr(TestLog) post_log = test_log_new ();
+  g_autoptr(TestLog) get_log = test_log_new ();
+  g_autoptr(TestLog) delete_log = test_log_new ();
+  g_autoptr(TestLog) bad_log = test_log_new ();
   g_autoptr(Peer) a = peer_new ("a");
   g_autoptr(Peer) b = peer_new ("b");
   g_autoptr(JstpDispatch) post = jstp_dispatch_new (JSTP_METHOD_POST,
@@ -666,29 +572,29 @@ test_bridges_resource (void)
 
   jstp_dispatch_set_body_json (post, body, NULL);
   jstp_dispatch_add_hop (post, "127.0.0.1", port, "tcp");
-  jstp_engine_emit (b->engine, post, on_answer, post_log, NULL);
-  g_assert_true (wait_for (has_answer, post_log, 5000));
+  jstp_engine_emit (b->engine, post, test_log_on_answer, post_log, NULL);
+  g_assert_true (test_wait_until (test_log_has_answer, post_log, 5000));
   g_assert_cmpuint (first_status (post_log), ==, 200);
   g_assert_cmpstr (jstp_dispatch_get_body_json (g_ptr_array_index (post_log->answers, 0)), ==,
                    "{\"id\":1}");
 
   jstp_dispatch_set_body_json (bad, "{\"host\":\"127.0.0.1\",\"port\":0}", NULL);
   jstp_dispatch_add_hop (bad, "127.0.0.1", port, "tcp");
-  jstp_engine_emit (b->engine, bad, on_answer, bad_log, NULL);
-  g_assert_true (wait_for (has_answer, bad_log, 5000));
+  jstp_engine_emit (b->engine, bad, test_log_on_answer, bad_log, NULL);
+  g_assert_true (test_wait_until (test_log_has_answer, bad_log, 5000));
   g_assert_cmpuint (first_status (bad_log), ==, 400);
   g_assert_nonnull (strstr (jstp_dispatch_get_body_json (g_ptr_array_index (bad_log->answers, 0)),
                             "port"));
 
   jstp_dispatch_add_hop (get, "127.0.0.1", port, "tcp");
-  jstp_engine_emit (b->engine, get, on_answer, get_log, NULL);
-  g_assert_true (wait_for (has_answer, get_log, 5000));
+  jstp_engine_emit (b->engine, get, test_log_on_answer, get_log, NULL);
+  g_assert_true (test_wait_until (test_log_has_answer, get_log, 5000));
   g_assert_nonnull (strstr (jstp_dispatch_get_body_json (g_ptr_array_index (get_log->answers, 0)),
                             "\"transport\":\"ws\""));
 
   jstp_dispatch_add_hop (del, "127.0.0.1", port, "tcp");
-  jstp_engine_emit (b->engine, del, on_answer, delete_log, NULL);
-  g_assert_true (wait_for (has_answer, delete_log, 5000));
+  jstp_engine_emit (b->engine, del, test_log_on_answer, delete_log, NULL);
+  g_assert_true (test_wait_until (test_log_has_answer, delete_log, 5000));
   g_assert_cmpuint (first_status (delete_log), ==, 200);
   {
     g_autofree char *bridges = jstp_network_dup_bridges_json (a->network);
@@ -702,8 +608,8 @@ static void
 test_outbound_idle (gconstpointer data)
 {
   const char *label = data;
-  g_autoptr(Log) log = log_new ();    /* outlive the peers, freed last */
-  g_autoptr(Log) ack = log_new ();
+  g_autoptr(TestLog) log = test_log_new ();    /* outlive the peers, freed last */
+  g_autoptr(TestLog) ack = test_log_new ();
   g_autoptr(Peer) a = peer_new ("a");
   g_autoptr(Peer) b = peer_new ("b");
   g_autoptr(JstpPattern) pattern =
@@ -714,18 +620,18 @@ test_outbound_idle (gconstpointer data)
   g_autoptr(GPtrArray) connections = NULL;
   JstpConnection *outbound;
 
-  jstp_engine_bind_pattern (a->engine, pattern, on_received, log, NULL);
+  jstp_engine_bind_pattern (a->engine, pattern, test_log_on_received, log, NULL);
   jstp_dispatch_add_hop (bind, "127.0.0.1", jstp_network_get_port (b->network, label), label);
-  jstp_engine_emit (a->engine, bind, on_answer, ack, NULL);
-  g_assert_true (wait_for (has_answer, ack, 5000));
+  jstp_engine_emit (a->engine, bind, test_log_on_answer, ack, NULL);
+  g_assert_true (test_wait_until (test_log_has_answer, ack, 5000));
   connections = jstp_engine_list_connections (a->engine);
   g_assert_cmpuint (connections->len, ==, 1);
   outbound = g_ptr_array_index (connections, 0);
 
-  spin (6000);
+  test_spin (6000);
   g_assert_false (jstp_connection_is_closed (outbound));
   jstp_engine_emit (b->engine, post, NULL, NULL, NULL);
-  g_assert_true (wait_for (has_received, log, 5000));
+  g_assert_true (test_wait_until (test_log_has_received, log, 5000));
 }
 
 /* Once everything sent was acknowledged, nothing counts as queued, in
@@ -740,16 +646,16 @@ nothing_queued (gpointer data)
 static gboolean
 has_400 (gpointer data)
 {
-  return ((Log *) data)->received->len >= 400;
+  return ((TestLog *) data)->received->len >= 400;
 }
 
 static void
 test_queue_drains (gconstpointer data)
 {
   const char *label = data;
-  g_autoptr(Log) at_a = log_new ();   /* outlive the peers, freed last */
-  g_autoptr(Log) at_b = log_new ();
-  g_autoptr(Log) ack = log_new ();
+  g_autoptr(TestLog) at_a = test_log_new ();   /* outlive the peers, freed last */
+  g_autoptr(TestLog) at_b = test_log_new ();
+  g_autoptr(TestLog) ack = test_log_new ();
   g_autoptr(Peer) a = peer_new ("a");
   g_autoptr(Peer) b = peer_new ("b");
   g_autoptr(JstpPattern) pattern =
@@ -759,11 +665,11 @@ test_queue_drains (gconstpointer data)
   g_autofree char *big = g_strdup_printf ("\"%s\"", filler);
   guint16 port = jstp_network_get_port (b->network, label);
 
-  jstp_engine_bind_pattern (a->engine, pattern, on_received, at_a, NULL);
-  jstp_engine_bind_pattern (b->engine, pattern, on_received, at_b, NULL);
+  jstp_engine_bind_pattern (a->engine, pattern, test_log_on_received, at_a, NULL);
+  jstp_engine_bind_pattern (b->engine, pattern, test_log_on_received, at_b, NULL);
   jstp_dispatch_add_hop (bind, "127.0.0.1", port, label);
-  jstp_engine_emit (a->engine, bind, on_answer, ack, NULL);
-  g_assert_true (wait_for (has_answer, ack, 5000));
+  jstp_engine_emit (a->engine, bind, test_log_on_answer, ack, NULL);
+  g_assert_true (test_wait_until (test_log_has_answer, ack, 5000));
 
   /* Frames under 126 bytes and over, from the server and from the client. */
   for (guint i = 0; i < 400; i++)
@@ -782,10 +688,10 @@ test_queue_drains (gconstpointer data)
       jstp_dispatch_add_hop (up, "127.0.0.1", port, label);
       jstp_engine_emit (a->engine, up, NULL, NULL, NULL);
     }
-  g_assert_true (wait_for (has_400, at_a, 5000));
-  g_assert_true (wait_for (has_400, at_b, 5000));
-  g_assert_true (wait_for (nothing_queued, b->network, 3000));
-  g_assert_true (wait_for (nothing_queued, a->network, 3000));
+  g_assert_true (test_wait_until (has_400, at_a, 5000));
+  g_assert_true (test_wait_until (has_400, at_b, 5000));
+  g_assert_true (test_wait_until (nothing_queued, b->network, 3000));
+  g_assert_true (test_wait_until (nothing_queued, a->network, 3000));
 }
 
 int

@@ -13,6 +13,8 @@
 #include "jstp-pool.h"
 #include "jstp-status-reporter.h"
 #include "test-connection.h"
+#include "test-log.h"
+#include "test-utils.h"
 
 #define PROTO "\"protocol\":[\"JSTP\",\"0.5\"]"
 #define TS "\"timestamp\":1700000000000"
@@ -25,44 +27,7 @@ typedef struct {
   guint work;                     /* POST ["work"] dispatches served */
 } Peer;
 
-typedef struct {
-  GPtrArray *answers;
-  GPtrArray *received;
-  guint destroyed;
-} Log;
-
 /* ---- helpers ----------------------------------------------------------- */
-
-typedef gboolean (*Condition) (gpointer data);
-
-static gboolean
-wait_for (Condition cond,
-          gpointer  data,
-          guint     timeout_ms)
-{
-  gint64 end = g_get_monotonic_time () + (gint64) timeout_ms * 1000;
-
-  while (!cond (data))
-    {
-      if (g_get_monotonic_time () > end)
-        return FALSE;
-      g_main_context_iteration (NULL, FALSE);
-      g_usleep (200);
-    }
-  return TRUE;
-}
-
-static void
-spin (guint ms)
-{
-  gint64 end = g_get_monotonic_time () + (gint64) ms * 1000;
-
-  while (g_get_monotonic_time () < end)
-    {
-      g_main_context_iteration (NULL, FALSE);
-      g_usleep (500);
-    }
-}
 
 static void
 on_work (JstpEngine         *engine,
@@ -166,55 +131,6 @@ client_new (void)
   jstp_network_get_limits (peer->network)->reconnect_min_ms = 50;
   jstp_network_get_limits (peer->network)->reconnect_max_ms = 200;
   return peer;
-}
-
-static Log *
-log_new (void)
-{
-  Log *log = g_new0 (Log, 1);
-
-  log->answers = g_ptr_array_new_with_free_func ((GDestroyNotify) jstp_dispatch_unref);
-  log->received = g_ptr_array_new_with_free_func ((GDestroyNotify) jstp_dispatch_unref);
-  return log;
-}
-
-static void
-log_free (Log *log)
-{
-  g_ptr_array_unref (log->answers);
-  g_ptr_array_unref (log->received);
-  g_free (log);
-}
-
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (Log, log_free)
-
-static void
-on_answer (JstpEngine   *engine,
-           JstpDispatch *answer,
-           gpointer      data)
-{
-  g_ptr_array_add (((Log *) data)->answers, jstp_dispatch_ref (answer));
-}
-
-static void
-on_destroy (gpointer data)
-{
-  ((Log *) data)->destroyed++;
-}
-
-static void
-on_received (JstpEngine         *engine,
-             JstpDispatch       *dispatch,
-             const JstpCaptures *captures,
-             gpointer            data)
-{
-  g_ptr_array_add (((Log *) data)->received, jstp_dispatch_ref (dispatch));
-}
-
-static gboolean
-has_answer (gpointer data)
-{
-  return ((Log *) data)->answers->len > 0;
 }
 
 static JsonObject *
@@ -340,14 +256,14 @@ test_admission (void)
 {
   g_autoptr(JstpEngine) engine = jstp_engine_new ("gate");
   g_autoptr(TestConnection) conn = test_connection_new ();
-  g_autoptr(Log) log = log_new ();
+  g_autoptr(TestLog) log = test_log_new ();
   g_autoptr(JstpDispatch) refused = NULL;
   g_autoptr(JstpDispatch) ack = NULL;
   guint calls = 0;
   guint hook;
 
-  jstp_engine_bind (engine, "POST", (const char *[]) { "work", NULL }, on_received, log, NULL,
-                    NULL);
+  jstp_engine_bind (engine, "POST", (const char *[]) { "work", NULL }, test_log_on_received, log,
+                    NULL, NULL);
   jstp_engine_add_connection (engine, JSTP_CONNECTION (conn));
   hook = jstp_engine_add_admission_hook (engine, refuse_all, &calls, count_destroy);
 
@@ -400,8 +316,8 @@ test_get_status (gconstpointer data)
   const char *label = data;
   g_autoptr(Peer) a = client_new ();
   g_autoptr(Peer) b = real_peer_new ("b", 1000);
-  g_autoptr(Log) log = log_new ();
-  g_autoptr(Log) local = log_new ();
+  g_autoptr(TestLog) log = test_log_new ();
+  g_autoptr(TestLog) local = test_log_new ();
   g_autoptr(JstpDispatch) get = jstp_dispatch_new (JSTP_METHOD_GET,
                                                    (const char *[]) { "jstp", "status", NULL });
   g_autoptr(JstpDispatch) get_local = jstp_dispatch_copy (get);
@@ -409,8 +325,8 @@ test_get_status (gconstpointer data)
   JstpDispatch *answer;
 
   jstp_dispatch_add_hop (get, "127.0.0.1", jstp_network_get_port (b->network, label), label);
-  jstp_engine_emit (a->engine, get, on_answer, log, NULL);
-  g_assert_true (wait_for (has_answer, log, 5000));
+  jstp_engine_emit (a->engine, get, test_log_on_answer, log, NULL);
+  g_assert_true (test_wait_until (test_log_has_answer, log, 5000));
   answer = g_ptr_array_index (log->answers, 0);
   g_assert_cmpuint (jstp_dispatch_get_status (answer), ==, 200);
   g_test_message ("GET [\"jstp\",\"status\"] over %s: %s", label,
@@ -425,7 +341,7 @@ test_get_status (gconstpointer data)
   g_assert_cmpfloat (number (status, "transactions"), >=, 1);
 
   /* The same locally, and through the reporter's own accessor. */
-  jstp_engine_emit (b->engine, get_local, on_answer, local, NULL);
+  jstp_engine_emit (b->engine, get_local, test_log_on_answer, local, NULL);
   g_assert_cmpuint (local->answers->len, ==, 1);
   g_assert_cmpuint (jstp_dispatch_get_status (g_ptr_array_index (local->answers, 0)), ==, 200);
   {
@@ -436,11 +352,11 @@ test_get_status (gconstpointer data)
 
   /* GET ["jstp","info"] still answers, and lists the status resource. */
   {
-    g_autoptr(Log) info = log_new ();
+    g_autoptr(TestLog) info = test_log_new ();
     g_autoptr(JstpDispatch) d = jstp_dispatch_new (JSTP_METHOD_GET,
                                                    (const char *[]) { "jstp", "info", NULL });
 
-    jstp_engine_emit (b->engine, d, on_answer, info, NULL);
+    jstp_engine_emit (b->engine, d, test_log_on_answer, info, NULL);
     g_assert_cmpuint (info->answers->len, ==, 1);
     g_assert_nonnull (strstr (jstp_dispatch_get_body_json (g_ptr_array_index (info->answers, 0)),
                               "\"resource\":[\"jstp\",\"status\"]"));
@@ -455,25 +371,25 @@ test_subscribe (gconstpointer data)
   const char *label = data;
   g_autoptr(Peer) a = client_new ();
   g_autoptr(Peer) b = peer_new ("b", 100, 0);
-  g_autoptr(Log) log = log_new ();
-  g_autoptr(Log) ack = log_new ();
-  g_autoptr(Log) local = log_new ();
+  g_autoptr(TestLog) log = test_log_new ();
+  g_autoptr(TestLog) ack = test_log_new ();
+  g_autoptr(TestLog) local = test_log_new ();
   g_autoptr(JstpPattern) pattern =
     jstp_pattern_new ("PUT", (const char *[]) { "jstp", "status" }, 2, JSTP_MODE_STRICT, NULL);
   g_autoptr(JstpDispatch) bind = jstp_dispatch_new_subscription (JSTP_METHOD_BIND, pattern);
   g_autoptr(JsonObject) last = NULL;
   guint n;
 
-  jstp_engine_bind_pattern (a->engine, pattern, on_received, log, NULL);
-  jstp_engine_bind_pattern (b->engine, pattern, on_received, local, NULL);
+  jstp_engine_bind_pattern (a->engine, pattern, test_log_on_received, log, NULL);
+  jstp_engine_bind_pattern (b->engine, pattern, test_log_on_received, local, NULL);
   jstp_dispatch_add_hop (bind, "127.0.0.1", jstp_network_get_port (b->network, label), label);
-  jstp_engine_emit (a->engine, bind, on_answer, ack, NULL);
-  g_assert_true (wait_for (has_answer, ack, 5000));
+  jstp_engine_emit (a->engine, bind, test_log_on_answer, ack, NULL);
+  g_assert_true (test_wait_until (test_log_has_answer, ack, 5000));
   g_assert_cmpuint (jstp_dispatch_get_status (g_ptr_array_index (ack->answers, 0)), ==, 200);
 
   g_ptr_array_set_size (log->received, 0);
   g_ptr_array_set_size (local->received, 0);
-  spin (1000);
+  test_spin (1000);
   n = log->received->len;
   g_test_message ("%u reports over %s in 1 s at a 100 ms interval (%u locally)", n, label,
                   local->received->len);
@@ -490,7 +406,7 @@ test_subscribe (gconstpointer data)
 
   /* A level change is reported at once, not at the next interval. */
   jstp_status_reporter_set_interval (b->reporter, 60000);
-  spin (50);
+  test_spin (50);
   g_ptr_array_set_size (local->received, 0);
   jstp_status_reporter_set_busy_threshold (b->reporter, 0.0);
   jstp_status_reporter_set_critical_threshold (b->reporter, 0.0);
@@ -585,12 +501,12 @@ test_dispatch_rate_moves (void)
 {
   g_autoptr(JstpEngine) engine = jstp_engine_new ("busy");
   g_autoptr(JstpStatusReporter) reporter = jstp_status_reporter_new (engine, NULL);
-  g_autoptr(Log) log = log_new ();
+  g_autoptr(TestLog) log = test_log_new ();
   g_autoptr(JsonObject) idle = NULL;
   g_autoptr(JsonObject) busy = NULL;
 
-  jstp_engine_bind (engine, "POST", (const char *[]) { "work", NULL }, on_received, log, NULL,
-                    NULL);
+  jstp_engine_bind (engine, "POST", (const char *[]) { "work", NULL }, test_log_on_received, log,
+                    NULL, NULL);
   jstp_status_reporter_set_interval (reporter, 60000);
   jstp_status_reporter_report_now (reporter);
   g_usleep (200 * 1000);
@@ -622,9 +538,9 @@ test_shed_when_critical (void)
 {
   g_autoptr(Peer) a = client_new ();
   g_autoptr(Peer) b = peer_new ("b", 60000, 0);
-  g_autoptr(Log) refused = log_new ();
-  g_autoptr(Log) status = log_new ();
-  g_autoptr(Log) served = log_new ();
+  g_autoptr(TestLog) refused = test_log_new ();
+  g_autoptr(TestLog) status = test_log_new ();
+  g_autoptr(TestLog) served = test_log_new ();
   guint16 port = jstp_network_get_port (b->network, "tcp");
 
   g_object_set (b->reporter, "shed-when-critical", TRUE, NULL);
@@ -637,8 +553,8 @@ test_shed_when_critical (void)
     g_autoptr(JstpDispatch) d = jstp_dispatch_new (JSTP_METHOD_POST,
                                                    (const char *[]) { "work", NULL });
     jstp_dispatch_add_hop (d, "127.0.0.1", port, "tcp");
-    jstp_engine_emit (a->engine, d, on_answer, refused, NULL);
-    g_assert_true (wait_for (has_answer, refused, 5000));
+    jstp_engine_emit (a->engine, d, test_log_on_answer, refused, NULL);
+    g_assert_true (test_wait_until (test_log_has_answer, refused, 5000));
     g_assert_cmpuint (jstp_dispatch_get_status (g_ptr_array_index (refused->answers, 0)), ==, 429);
     g_assert_cmpuint (b->work, ==, 0);
   }
@@ -650,8 +566,8 @@ test_shed_when_critical (void)
     g_autoptr(JsonObject) figures = NULL;
 
     jstp_dispatch_add_hop (d, "127.0.0.1", port, "tcp");
-    jstp_engine_emit (a->engine, d, on_answer, status, NULL);
-    g_assert_true (wait_for (has_answer, status, 5000));
+    jstp_engine_emit (a->engine, d, test_log_on_answer, status, NULL);
+    g_assert_true (test_wait_until (test_log_has_answer, status, 5000));
     g_assert_cmpuint (jstp_dispatch_get_status (g_ptr_array_index (status->answers, 0)), ==, 200);
     figures = parse_object (jstp_dispatch_get_body_json (g_ptr_array_index (status->answers, 0)));
     g_assert_true (json_object_get_boolean_member (figures, "shedding"));
@@ -666,8 +582,8 @@ test_shed_when_critical (void)
     g_autoptr(JstpDispatch) d = jstp_dispatch_new (JSTP_METHOD_POST,
                                                    (const char *[]) { "work", NULL });
     jstp_dispatch_add_hop (d, "127.0.0.1", port, "tcp");
-    jstp_engine_emit (a->engine, d, on_answer, served, NULL);
-    g_assert_true (wait_for (has_answer, served, 5000));
+    jstp_engine_emit (a->engine, d, test_log_on_answer, served, NULL);
+    g_assert_true (test_wait_until (test_log_has_answer, served, 5000));
     g_assert_cmpuint (jstp_dispatch_get_status (g_ptr_array_index (served->answers, 0)), ==, 200);
     g_assert_cmpuint (b->work, ==, 1);
   }
@@ -680,7 +596,7 @@ test_engine_load (void)
 {
   g_autoptr(Peer) a = client_new ();
   g_autoptr(Peer) b = peer_new ("b", 60000, 0);
-  g_autoptr(Log) log = log_new ();
+  g_autoptr(TestLog) log = test_log_new ();
   g_autoptr(JstpDispatch) d = jstp_dispatch_new (JSTP_METHOD_GET,
                                                  (const char *[]) { "jstp", "status", NULL });
   g_autoptr(JsonObject) half = NULL;
@@ -688,8 +604,8 @@ test_engine_load (void)
 
   jstp_network_get_limits (b->network)->max_connections = 2;
   jstp_dispatch_add_hop (d, "127.0.0.1", jstp_network_get_port (b->network, "tcp"), "tcp");
-  jstp_engine_emit (a->engine, d, on_answer, log, NULL);
-  g_assert_true (wait_for (has_answer, log, 5000));
+  jstp_engine_emit (a->engine, d, test_log_on_answer, log, NULL);
+  g_assert_true (test_wait_until (test_log_has_answer, log, 5000));
 
   jstp_status_reporter_report_now (b->reporter);
   half = reporter_figures (b->reporter);
@@ -798,9 +714,9 @@ run_batch (JstpPool *pool,
       g_assert_true (jstp_pool_get_last_choice (pool) != NULL);
       /* A little concurrency, but every member sees its answers come back. */
       if (i % 5 == 4)
-        spin (5);
+        test_spin (5);
     }
-  g_assert_true (wait_for (batch_done, batch, 10000));
+  g_assert_true (test_wait_until (batch_done, batch, 10000));
   g_signal_handler_disconnect (pool, handler);
 }
 
@@ -840,7 +756,7 @@ test_pool_critical (void)
   g_assert_true (jstp_pool_add_member (pool, "127.0.0.1",
                                        jstp_network_get_port (a->network, "tcp"), "tcp") == ma);
   g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (pool)), ==, 3);
-  g_assert_true (wait_for (pool_has_available, &all, 5000));
+  g_assert_true (test_wait_until (pool_has_available, &all, 5000));
   g_assert_cmpstr (jstp_pool_member_get_name (mc), ==, "c");
   g_assert_cmpuint (jstp_pool_member_get_interval (mc), ==, 100);
   g_assert_nonnull (jstp_pool_member_get_status (mc));
@@ -856,7 +772,7 @@ test_pool_critical (void)
   jstp_status_reporter_set_busy_threshold (c->reporter, 0.0);
   jstp_status_reporter_set_critical_threshold (c->reporter, 0.0);
   critical = (MemberWait) { mc, JSTP_POOL_MEMBER_UP, JSTP_SATURATION_CRITICAL };
-  g_assert_true (wait_for (member_in_state, &critical, 5000));
+  g_assert_true (test_wait_until (member_in_state, &critical, 5000));
   g_assert_false (jstp_pool_member_is_available (mc));
   g_assert_cmpuint (jstp_pool_get_n_available (pool), ==, 2);
 
@@ -877,16 +793,16 @@ test_pool_critical (void)
   jstp_status_reporter_set_critical_threshold (a->reporter, 0.0);
   jstp_status_reporter_set_critical_threshold (b->reporter, 0.0);
   {
-    g_autoptr(Log) log = log_new ();
+    g_autoptr(TestLog) log = test_log_new ();
     g_autoptr(JstpDispatch) d = jstp_dispatch_new (JSTP_METHOD_POST,
                                                    (const char *[]) { "work", NULL });
 
     critical = (MemberWait) { ma, JSTP_POOL_MEMBER_UP, JSTP_SATURATION_CRITICAL };
-    g_assert_true (wait_for (member_in_state, &critical, 5000));
+    g_assert_true (test_wait_until (member_in_state, &critical, 5000));
     critical = (MemberWait) { mb, JSTP_POOL_MEMBER_UP, JSTP_SATURATION_CRITICAL };
-    g_assert_true (wait_for (member_in_state, &critical, 5000));
+    g_assert_true (test_wait_until (member_in_state, &critical, 5000));
     g_assert_null (jstp_pool_choose (pool));
-    g_assert_null (jstp_pool_emit (pool, d, on_answer, log, on_destroy));
+    g_assert_null (jstp_pool_emit (pool, d, test_log_on_answer, log, test_log_on_destroy));
     g_assert_cmpuint (log->answers->len, ==, 1);
     g_assert_cmpuint (log->destroyed, ==, 1);
     g_assert_cmpuint (jstp_dispatch_get_status (g_ptr_array_index (log->answers, 0)), ==, 429);
@@ -915,12 +831,12 @@ test_pool_restart (void)
   jstp_pool_add_member (pool, "127.0.0.1", jstp_network_get_port (a->network, "tcp"), "tcp");
   jstp_pool_add_member (pool, "127.0.0.1", jstp_network_get_port (b->network, "tcp"), "tcp");
   mc = jstp_pool_add_member (pool, "127.0.0.1", c_port, "tcp");
-  g_assert_true (wait_for (pool_has_available, &all, 5000));
+  g_assert_true (test_wait_until (pool_has_available, &all, 5000));
 
   /* C's network goes away: skipped at once, nothing is lost. */
   peer_free (c);
   wait = (MemberWait) { mc, JSTP_POOL_MEMBER_DOWN, 0 };
-  g_assert_true (wait_for (member_in_state, &wait, 5000));
+  g_assert_true (test_wait_until (member_in_state, &wait, 5000));
   g_test_message ("c is down: %s", jstp_pool_member_get_last_error (mc));
   a_work = a->work;
   b_work = b->work;
@@ -933,7 +849,7 @@ test_pool_restart (void)
   c = peer_new ("c", 100, c_port);
   wait = (MemberWait) { mc, JSTP_POOL_MEMBER_UP, JSTP_SATURATION_OK };
   wait.level = jstp_status_reporter_get_level (c->reporter);
-  g_assert_true (wait_for (member_in_state, &wait, 10000));
+  g_assert_true (test_wait_until (member_in_state, &wait, 10000));
   run_batch (pool, 30, &back);
   g_test_message ("after the restart c took %u of 30", c->work);
   g_assert_cmpuint (back.ok, ==, 30);
@@ -944,7 +860,7 @@ test_pool_restart (void)
    * intervals, and skipped. */
   g_clear_object (&c->reporter);
   wait = (MemberWait) { mc, JSTP_POOL_MEMBER_STALE, 0 };
-  g_assert_true (wait_for (member_in_state, &wait, 5000));
+  g_assert_true (test_wait_until (member_in_state, &wait, 5000));
   run_batch (pool, 20, &stale);
   g_assert_cmpuint (batch_count (&stale, mc), ==, 0);
 
@@ -952,7 +868,7 @@ test_pool_restart (void)
   c->reporter = jstp_status_reporter_new (c->engine, c->network);
   jstp_status_reporter_set_interval (c->reporter, 100);
   wait = (MemberWait) { mc, JSTP_POOL_MEMBER_UP, jstp_status_reporter_get_level (c->reporter) };
-  g_assert_true (wait_for (member_in_state, &wait, 5000));
+  g_assert_true (test_wait_until (member_in_state, &wait, 5000));
 
   peer_free (c);
   batch_clear (&down);
@@ -972,7 +888,7 @@ test_pool_unreachable (void)
   g_autoptr(GInetAddress) lo = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
   g_autoptr(GSocketAddress) any = g_inet_socket_address_new (lo, 0);
   g_autoptr(GSocketAddress) bound = NULL;
-  g_autoptr(Log) log = log_new ();
+  g_autoptr(TestLog) log = test_log_new ();
   g_autoptr(JstpDispatch) d = jstp_dispatch_new (JSTP_METHOD_POST,
                                                  (const char *[]) { "work", NULL });
   JstpPoolMember *member;
@@ -986,10 +902,10 @@ test_pool_unreachable (void)
                                  "tcp");
   g_assert_cmpint (jstp_pool_member_get_state (member), ==, JSTP_POOL_MEMBER_UNKNOWN);
   wait = (MemberWait) { member, JSTP_POOL_MEMBER_DOWN, 0 };
-  g_assert_true (wait_for (member_in_state, &wait, 8000));
+  g_assert_true (test_wait_until (member_in_state, &wait, 8000));
   g_assert_nonnull (jstp_pool_member_get_last_error (member));
 
-  g_assert_null (jstp_pool_emit (pool, d, on_answer, log, NULL));
+  g_assert_null (jstp_pool_emit (pool, d, test_log_on_answer, log, NULL));
   g_assert_cmpuint (log->answers->len, ==, 1);
   g_assert_cmpuint (jstp_dispatch_get_status (g_ptr_array_index (log->answers, 0)), ==, 502);
 
@@ -1096,7 +1012,7 @@ test_pool_least_saturated (void)
     }
   source = g_timeout_add (50, report_fakes, fakes);
   g_object_set_data (G_OBJECT (pool), "expected", first);
-  g_assert_true (wait_for (saturations_are, pool, 5000));
+  g_assert_true (test_wait_until (saturations_are, pool, 5000));
 
   /* The least saturated takes all of it; the critical one none. */
   g_assert_true (jstp_pool_choose (pool) == members[1]);
@@ -1109,7 +1025,7 @@ test_pool_least_saturated (void)
   for (guint i = 0; i < 3; i++)
     fake_report (&fakes[i], second[i], "ok");
   g_object_set_data (G_OBJECT (pool), "expected", second);
-  g_assert_true (wait_for (saturations_are, pool, 5000));
+  g_assert_true (test_wait_until (saturations_are, pool, 5000));
   run_batch (pool, 20, &batch);
   g_assert_cmpuint (batch_count (&batch, members[2]), ==, 20);
   batch_clear (&batch);
@@ -1126,7 +1042,7 @@ test_pool_least_saturated (void)
   g_source_remove (source);
   g_object_set (pool, "saturation-tolerance", 0.0, NULL);
   {
-    g_autoptr(Log) log = log_new ();
+    g_autoptr(TestLog) log = test_log_new ();
     g_autoptr(JstpDispatch) d = jstp_dispatch_new (JSTP_METHOD_POST,
                                                    (const char *[]) { "work", NULL });
     guint calls = 0;
@@ -1134,8 +1050,8 @@ test_pool_least_saturated (void)
     /* It says 0.1, but its engine refuses work. */
     guint refusing = jstp_engine_add_admission_hook (fakes[2].peer->engine, refuse_all, &calls,
                                                      NULL);
-    g_assert_true (jstp_pool_emit (pool, d, on_answer, log, NULL) == members[2]);
-    g_assert_true (wait_for (has_answer, log, 5000));
+    g_assert_true (jstp_pool_emit (pool, d, test_log_on_answer, log, NULL) == members[2]);
+    g_assert_true (test_wait_until (test_log_has_answer, log, 5000));
     g_assert_cmpuint (calls, ==, 1);
     g_assert_cmpuint (jstp_dispatch_get_status (g_ptr_array_index (log->answers, 0)), ==, 429);
     g_assert_true (jstp_pool_member_get_shedding (members[2]));
@@ -1144,7 +1060,7 @@ test_pool_least_saturated (void)
     jstp_engine_remove_admission_hook (fakes[2].peer->engine, refusing);
   }
   fake_report (&fakes[2], 0.1, "ok");
-  g_assert_true (wait_for (member_available, members[2], 5000));
+  g_assert_true (test_wait_until (member_available, members[2], 5000));
   g_assert_true (jstp_pool_choose (pool) == members[2]);
 
   for (guint i = 0; i < 3; i++)
@@ -1181,7 +1097,7 @@ test_network_gone_while_connecting (void)
   g_object_unref (network);
   g_assert_null (g_weak_ref_get (&weak));
   g_weak_ref_clear (&weak);
-  spin (300);
+  test_spin (300);
   g_assert_cmpuint (b->work, ==, 0);
 }
 
@@ -1259,10 +1175,10 @@ run_cli (const char * const *args,
   g_subprocess_communicate_utf8_async (process, NULL, NULL, communicate_cb, run);
   if (interrupt_after_ms > 0)
     {
-      spin (interrupt_after_ms);
+      test_spin (interrupt_after_ms);
       g_subprocess_send_signal (process, SIGINT);
     }
-  g_assert_true (wait_for (run_done, run, 15000));
+  g_assert_true (test_wait_until (run_done, run, 15000));
   g_test_message ("jstp status exited %d:\n%s%s", run->status, run->out, run->err);
 }
 

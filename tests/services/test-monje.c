@@ -12,6 +12,7 @@
 
 #include "jstp-engine.h"
 #include "jstp-network.h"
+#include "test-utils.h"
 
 #define WAIT_MS 10000
 
@@ -37,39 +38,6 @@ typedef struct {
   char *body;
   gboolean done;
 } Answer;
-
-/* ---- waiting ---------------------------------------------------------- */
-
-typedef gboolean (*Condition) (gpointer data);
-
-static gboolean
-wait_for (Condition cond,
-          gpointer  data,
-          guint     timeout_ms)
-{
-  gint64 end = g_get_monotonic_time () + (gint64) timeout_ms * 1000;
-
-  while (!cond (data))
-    {
-      if (g_get_monotonic_time () > end)
-        return FALSE;
-      g_main_context_iteration (NULL, FALSE);
-      g_usleep (200);
-    }
-  return TRUE;
-}
-
-static void
-spin (guint ms)
-{
-  gint64 end = g_get_monotonic_time () + (gint64) ms * 1000;
-
-  while (g_get_monotonic_time () < end)
-    {
-      g_main_context_iteration (NULL, FALSE);
-      g_usleep (200);
-    }
-}
 
 /* ---- processes ----------------------------------------------------------- */
 
@@ -120,7 +88,7 @@ spawn_and_read_line (const char * const  *argv,
   g_assert_no_error (error);
   stream = g_data_input_stream_new (g_subprocess_get_stdout_pipe (process));
   g_data_input_stream_read_line_async (stream, G_PRIORITY_DEFAULT, NULL, line_read_cb, &read);
-  if (!wait_for (line_done, &read, WAIT_MS))
+  if (!test_wait_until (line_done, &read, WAIT_MS))
     g_error ("%s printed nothing in time", argv[0]);
   *out_process = process;
   return read.line;
@@ -315,7 +283,7 @@ request (Fixture     *fixture,
   jstp_dispatch_add_hop (dispatch, "127.0.0.1", fixture->tcp_port, "tcp");
   jstp_engine_emit (fixture->engine, dispatch, first_answer_cb, g_rc_box_acquire (answer),
                     answer_unref);
-  g_assert_true (wait_for (answer_done, answer, WAIT_MS));
+  g_assert_true (test_wait_until (answer_done, answer, WAIT_MS));
   g_test_message ("%s %s %s -> %u %s", method, resource_json, body_json ? body_json : "",
                   answer->status, answer->body ? answer->body : "");
   status = answer->status;
@@ -742,7 +710,7 @@ subscribe (JstpEngine  *engine,
   bind = jstp_dispatch_new_subscription (JSTP_METHOD_BIND, pattern);
   jstp_dispatch_add_hop (bind, "127.0.0.1", port, label);
   jstp_engine_emit (engine, bind, first_answer_cb, g_rc_box_acquire (ack), answer_unref);
-  g_assert_true (wait_for (answer_done, ack, WAIT_MS));
+  g_assert_true (test_wait_until (answer_done, ack, WAIT_MS));
   g_assert_cmpuint (ack->status, ==, 200);
 }
 
@@ -794,11 +762,11 @@ test_events (Fixture       *fixture,
   g_assert_cmpuint (request (fixture, "DELETE", resource, NULL, NULL), ==, 404);
   g_assert_cmpuint (request (fixture, "GET", "[\"db\",\"notes\"]", NULL, NULL), ==, 200);
 
-  g_assert_true (wait_for (has_events, &wait, WAIT_MS));
+  g_assert_true (test_wait_until (has_events, &wait, WAIT_MS));
   /* Exactly once each: no echo between Monje and its subscribers (the
    * narrow BIND reached the wide subscriber, which then subscribed Monje's
    * connection to inserts in return). */
-  spin (300);
+  test_spin (300);
   g_assert_cmpuint (all.events->len, ==, 5);
 
   assert_event (g_ptr_array_index (all.events, 0), "POST", "[\"db\",\"notes\"]");
@@ -844,9 +812,9 @@ test_events (Fixture       *fixture,
     jstp_dispatch_add_hop (forged, "127.0.0.1", fixture->tcp_port, "tcp");
     jstp_engine_emit (fixture->engine, forged, first_answer_cb, g_rc_box_acquire (answer),
                       answer_unref);
-    g_assert_true (wait_for (answer_done, answer, WAIT_MS));
+    g_assert_true (test_wait_until (answer_done, answer, WAIT_MS));
     g_assert_cmpuint (answer->status, ==, 403);
-    spin (100);
+    test_spin (100);
     g_assert_cmpuint (all.events->len, ==, 5);
   }
 
@@ -1038,6 +1006,133 @@ test_sigkill (Fixture       *fixture,
 
 /* ---- main ------------------------------------------------------------------ */
 
+/* ---- Pajaro's posts -------------------------------------------------------- */
+
+#define POST_BODY(id) \
+  "{\"id\":\"" id "\",\"author\":{\"id\":\"12\",\"username\":\"ana\",\"name\":\"Ana\"," \
+  "\"url\":null},\"text\":\"hola #rust\",\"created_at\":\"2024-05-01T10:00:00.000Z\"," \
+  "\"links\":[],\"media\":[],\"source\":\"mastodon\",\"tag\":\"rust\",\"url\":null}"
+
+static gint64
+posts_count (Fixture *fixture)
+{
+  g_autoptr(JsonNode) listed = ok (fixture, "GET", "[\"db\"]", NULL);
+  JsonArray *collections = json_object_get_array_member (object_of (listed), "collections");
+
+  for (guint i = 0; i < json_array_get_length (collections); i++)
+    {
+      JsonObject *collection = json_array_get_object_element (collections, i);
+
+      if (g_strcmp0 (json_object_get_string_member (collection, "name"), "posts") == 0)
+        return json_object_get_int_member (collection, "count");
+    }
+  return 0;
+}
+
+/* A post sent to Monje as Pajaro emits it is stored once, however many
+ * copies arrive, and its insert is an event like any other. */
+static void
+test_posts (Fixture       *fixture,
+            gconstpointer  data)
+{
+  g_autoptr(JsonNode) stored = NULL;
+  g_autoptr(JsonNode) copy = NULL;
+  g_autoptr(JsonNode) document = NULL;
+  Received received = { g_ptr_array_new_with_free_func ((GDestroyNotify) jstp_dispatch_unref), 0 };
+  EventWait one = { &received, 1 };
+
+  subscribe (fixture->engine, fixture, "tcp", "POST", "[\"db\",\"posts\"]", &received);
+  stored = ok (fixture, "POST", "[\"pajaro\",\"posts\",\"rust\"]", POST_BODY ("1001"));
+  g_assert_cmpstr (json_object_get_string_member (object_of (stored), "id"), ==,
+                   "mastodon:1001");
+  g_assert_true (json_object_get_boolean_member (object_of (stored), "stored"));
+  copy = ok (fixture, "POST", "[\"pajaro\",\"posts\",\"other\"]", POST_BODY ("1001"));
+  g_assert_false (json_object_get_boolean_member (object_of (copy), "stored"));
+  g_assert_cmpint (posts_count (fixture), ==, 1);
+
+  document = ok (fixture, "GET", "[\"db\",\"posts\",\"mastodon:1001\"]", NULL);
+  g_assert_cmpstr (json_object_get_string_member (object_of (document), "text"), ==,
+                   "hola #rust");
+  g_assert_cmpstr (json_object_get_string_member (object_of (document), "id"), ==, "1001");
+
+  g_assert_true (test_wait_until (has_events, &one, WAIT_MS));
+  test_spin (100);
+  g_assert_cmpuint (received.events->len, ==, 1);
+  assert_event (g_ptr_array_index (received.events, 0), "POST", "[\"db\",\"posts\"]");
+
+  g_assert_cmpuint (request (fixture, "POST", "[\"pajaro\",\"posts\",\"rust\"]", "[1]", NULL),
+                    ==, 400);
+  g_ptr_array_unref (received.events);
+}
+
+/* Through a bridge, as a Tablero edge from Pajaro to Monje makes it: Monje
+ * subscribes to the posts of another engine and stores each one. */
+static void
+test_posts_bridge (Fixture       *fixture,
+                   gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *bridge = NULL;
+  g_autoptr(JsonNode) created = NULL;
+  guint16 port;
+  gint64 end;
+
+  g_assert_true (jstp_network_listen (fixture->network, "tcp", "127.0.0.1", 0, &error));
+  g_assert_no_error (error);
+  port = jstp_network_get_port (fixture->network, "tcp");
+  bridge = g_strdup_printf ("{\"host\":\"127.0.0.1\",\"port\":%u,\"transport\":\"tcp\","
+                            "\"endpoint\":{\"method\":\"POST\","
+                            "\"resource\":[\"pajaro\",\"posts\",\"...\"]}}", port);
+  created = ok (fixture, "POST", "[\"jstp\",\"bridges\"]", bridge);
+
+  /* The bridge binds when it has connected: emit the same post until it
+   * is stored; the copies are not. */
+  end = g_get_monotonic_time () + WAIT_MS * 1000;
+  while (posts_count (fixture) == 0)
+    {
+      g_autoptr(JstpDispatch) post =
+        dispatch_new ("POST", "[\"pajaro\",\"posts\",\"rust\"]", POST_BODY ("2002"));
+
+      g_assert_cmpint (g_get_monotonic_time (), <, end);
+      jstp_engine_emit (fixture->engine, post, NULL, NULL, NULL);
+      test_spin (50);
+    }
+  test_spin (200);
+  g_assert_cmpint (posts_count (fixture), ==, 1);
+  {
+    g_autoptr(JsonNode) document = ok (fixture, "GET", "[\"db\",\"posts\",\"mastodon:2002\"]",
+                                       NULL);
+
+    g_assert_cmpstr (json_object_get_string_member (object_of (document), "tag"), ==, "rust");
+  }
+}
+
+/* --posts-collection names another collection, and "" stores none. */
+static void
+test_posts_collection (Fixture       *fixture,
+                       gconstpointer  data)
+{
+  g_autoptr(JsonNode) listed = NULL;
+  g_autoptr(JsonNode) expected = NULL;
+
+  stop_process (&fixture->monje, SIGTERM);
+  monje_start (fixture, "--posts-collection=feed");
+  g_assert_cmpuint (request (fixture, "POST", "[\"pajaro\",\"posts\",\"rust\"]",
+                             POST_BODY ("3"), NULL), ==, 200);
+  listed = ok (fixture, "GET", "[\"db\"]", NULL);
+  expected = parse ("{\"collections\":[{\"name\":\"feed\",\"count\":1}]}");
+  g_assert_true (json_node_equal (listed, expected));
+
+  stop_process (&fixture->monje, SIGTERM);
+  monje_start (fixture, "--posts-collection=");
+  /* Storing is off: said at once, with 404. */
+  g_assert_cmpuint (request (fixture, "POST", "[\"pajaro\",\"posts\",\"rust\"]",
+                             POST_BODY ("4"), NULL), ==, 404);
+  g_clear_pointer (&listed, json_node_unref);
+  listed = ok (fixture, "GET", "[\"db\"]", NULL);
+  g_assert_true (json_node_equal (listed, expected));
+}
+
 static void
 add (const char    *name,
      Backend        backend,
@@ -1075,9 +1170,12 @@ main (int    argc,
       add ("collections", backend, test_collections);
       add ("events-tcp", backend, test_events);
       add ("events-ws", backend, test_events);
+      add ("posts", backend, test_posts);
+      add ("posts-bridge", backend, test_posts_bridge);
     }
   add ("indexes", BACKEND_SQLITE, test_indexes);
   add ("sigkill", BACKEND_SQLITE, test_sigkill);
+  add ("posts-collection", BACKEND_SQLITE, test_posts_collection);
 
   return g_test_run ();
 }

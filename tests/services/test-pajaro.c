@@ -18,45 +18,13 @@
 #include "pajaro-mastodon-source.h"
 #include "pajaro-service.h"
 #include "pajaro-twitter-source.h"
+#include "test-utils.h"
 
 #define BEARER "test-bearer"
 #define TOKEN  "test-token"
 /* Shortens every backoff delay a hundredfold; rate-limit resets are not. */
 #define BACKOFF_SCALE 0.01
 #define TIMEOUT 5000
-
-/* ---- waiting ----------------------------------------------------------- */
-
-typedef gboolean (*Condition) (gpointer data);
-
-static gboolean
-wait_for (Condition cond,
-          gpointer  data,
-          guint     timeout_ms)
-{
-  gint64 end = g_get_monotonic_time () + (gint64) timeout_ms * 1000;
-
-  while (!cond (data))
-    {
-      if (g_get_monotonic_time () > end)
-        return FALSE;
-      g_main_context_iteration (NULL, FALSE);
-      g_usleep (200);
-    }
-  return TRUE;
-}
-
-static void
-spin (guint ms)
-{
-  gint64 end = g_get_monotonic_time () + (gint64) ms * 1000;
-
-  while (g_get_monotonic_time () < end)
-    {
-      g_main_context_iteration (NULL, FALSE);
-      g_usleep (500);
-    }
-}
 
 static guint16
 server_port (SoupServer *server)
@@ -362,7 +330,7 @@ twitter_free (Twitter *twitter)
       g_signal_handlers_disconnect_by_data (g_ptr_array_index (twitter->streams, i), twitter);
       finish_stream (g_ptr_array_index (twitter->streams, i));
     }
-  spin (20);
+  test_spin (20);
   soup_server_disconnect (twitter->server);
   g_object_unref (twitter->server);
   g_ptr_array_unref (twitter->log);
@@ -556,7 +524,7 @@ mastodon_free (Mastodon *mastodon)
       g_signal_handlers_disconnect_by_data (msg, mastodon);
       finish_stream (msg);
     }
-  spin (20);
+  test_spin (20);
   soup_server_disconnect (mastodon->server);
   g_object_unref (mastodon->server);
   g_ptr_array_unref (mastodon->streams);
@@ -707,7 +675,7 @@ pajaro_free (Pajaro *pajaro)
   g_object_unref (pajaro->engine);
   g_free (pajaro);
   /* Let cancelled requests and closed connections finish. */
-  spin (50);
+  test_spin (50);
 }
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (Pajaro, pajaro_free)
@@ -753,7 +721,7 @@ client_call (Client             *client,
   g_ptr_array_set_size (client->answers, 0);
   jstp_dispatch_add_hop (dispatch, "127.0.0.1", client->port, client->label);
   jstp_engine_emit (client->engine, dispatch, on_answer, client, NULL);
-  g_assert_true (wait_for (has_answer, client, 15000));
+  g_assert_true (test_wait_until (has_answer, client, 15000));
   return jstp_dispatch_ref (g_ptr_array_index (client->answers, 0));
 }
 
@@ -840,7 +808,7 @@ wait_received (Client *client,
 {
   Count count = { client, n };
 
-  return wait_for (has_received, &count, TIMEOUT);
+  return test_wait_until (has_received, &count, TIMEOUT);
 }
 
 static JsonObject *
@@ -928,7 +896,7 @@ wait_state (Pajaro     *pajaro,
 {
   StateWait wait = { pajaro, source, state };
 
-  return wait_for (source_in_state, &wait, TIMEOUT);
+  return test_wait_until (source_in_state, &wait, TIMEOUT);
 }
 
 static void
@@ -1243,7 +1211,7 @@ test_twitter (gconstpointer data)
   g_autofree char *rule_id = NULL;
   g_autofree char *deleted = NULL;
 
-  g_assert_true (wait_for (twitter_streaming, twitter, TIMEOUT));
+  g_assert_true (test_wait_until (twitter_streaming, twitter, TIMEOUT));
   g_assert_nonnull (strstr (twitter->query,
                             "tweet.fields=created_at,author_id,entities,attachments"));
   g_assert_nonnull (strstr (twitter->query, "expansions=author_id,attachments.media_keys"));
@@ -1284,7 +1252,7 @@ test_twitter (gconstpointer data)
 
     /* The same tweet again is a duplicate. */
     twitter_push (twitter, one);
-    g_assert_true (wait_for (has_duplicate, pajaro, TIMEOUT));
+    g_assert_true (test_wait_until (has_duplicate, pajaro, TIMEOUT));
   }
 
   /* Lines over this are dropped, from the next connection on. */
@@ -1300,7 +1268,7 @@ test_twitter (gconstpointer data)
     g_assert_cmpuint (twitter->streams->len, ==, 1);
     abort_stream (g_ptr_array_index (twitter->streams, 0));
     g_ptr_array_set_size (twitter->streams, 0);
-    g_assert_true (wait_for (twitter_streaming, twitter, TIMEOUT));
+    g_assert_true (test_wait_until (twitter_streaming, twitter, TIMEOUT));
     g_assert_cmpuint (twitter->connections, ==, connections + 1);
 
     /* One line over the limit, a tweet cut across chunks (it matches no
@@ -1368,7 +1336,7 @@ test_twitter (gconstpointer data)
     g_autofree char *late = tweet_line (twitter, "4", "late", "rust");
 
     twitter_push (twitter, late);
-    spin (200);
+    test_spin (200);
     g_assert_cmpuint (client->received->len, ==, 3);
   }
   g_assert_false (twitter->bad_auth);
@@ -1410,12 +1378,12 @@ test_twitter_rate_limit (void)
   g_assert_true (twitter_logged (twitter, "add #rust rust"));
 
   /* Not before the reset. */
-  spin (300);
+  test_spin (300);
   g_assert_cmpuint (twitter->requests, ==, 1);
   g_assert_true (wait_state (pajaro, "twitter", "streaming"));
   g_assert_cmpint (g_get_real_time () / 1000, >=, twitter->reset_at * 1000 - 100);
   g_assert_cmpuint (twitter->requests, ==, 2);
-  g_assert_true (wait_for (twitter_streaming, twitter, TIMEOUT));
+  g_assert_true (test_wait_until (twitter_streaming, twitter, TIMEOUT));
   {
     g_autofree char *line = tweet_line (twitter, "10", "recovered", "rust");
 
@@ -1467,8 +1435,8 @@ test_twitter_rules_trouble (void)
   g_assert_cmpstr (json_object_get_string_member (rules, "state"), ==, "backing-off");
   g_assert_nonnull (strstr (json_object_get_string_member (rules, "error"), "HTTP 429"));
   g_assert_cmpint (json_object_get_int_member (rules, "retry_at"), >, 0);
-  g_assert_true (wait_for (twitter_has_rule, twitter, TIMEOUT));
-  g_assert_true (wait_for (twitter_active, pajaro, TIMEOUT));
+  g_assert_true (test_wait_until (twitter_has_rule, twitter, TIMEOUT));
+  g_assert_true (test_wait_until (twitter_active, pajaro, TIMEOUT));
   g_clear_pointer (&answer, jstp_dispatch_unref);
   answer = client_request (client, JSTP_METHOD_GET, "[\"pajaro\",\"track\",\"rust\"]", NULL);
   g_assert_nonnull (strstr (jstp_dispatch_get_body_json (answer), "\"twitter\":\"active\""));
@@ -1487,7 +1455,7 @@ test_twitter_rules_trouble (void)
   g_assert_cmpstr (twitter_tag_state (body), ==, "pending");
   g_assert_cmpuint (twitter->held->len, >, 0);
   twitter_release (twitter);
-  g_assert_true (wait_for (twitter_has_gnome_rule, twitter, TIMEOUT));
+  g_assert_true (test_wait_until (twitter_has_gnome_rule, twitter, TIMEOUT));
   g_assert_true (twitter_has_rule (twitter));
 }
 
@@ -1544,12 +1512,12 @@ test_mastodon (gconstpointer data)
   g_autoptr(JsonObject) all = NULL;
 
   /* Nothing is read before something is tracked. */
-  spin (100);
+  test_spin (100);
   g_assert_cmpuint (mastodon->log->len, ==, 0);
 
   answer = client_request (client, JSTP_METHOD_PUT, "[\"pajaro\",\"track\",\"gnome\"]", NULL);
   assert_status (answer, 200);
-  g_assert_true (wait_for (mastodon_has_gnome, mastodon, TIMEOUT));
+  g_assert_true (test_wait_until (mastodon_has_gnome, mastodon, TIMEOUT));
   g_assert_cmpstr (g_ptr_array_index (mastodon->log, 0), ==, "hashtag gnome");
   g_clear_pointer (&answer, jstp_dispatch_unref);
 
@@ -1579,7 +1547,7 @@ test_mastodon (gconstpointer data)
 
   /* The connection drops: Pajaro connects again and posts go on. */
   mastodon_abort (mastodon, "gnome");
-  g_assert_true (wait_for (mastodon_has_gnome, mastodon, TIMEOUT));
+  g_assert_true (test_wait_until (mastodon_has_gnome, mastodon, TIMEOUT));
   {
     g_autofree char *two = status_event ("102", MASTODON_CONTENT, "gnome");
 
@@ -1593,7 +1561,7 @@ test_mastodon (gconstpointer data)
                            "{\"keyword\":\"rust lang\"}");
   assert_status (answer, 200);
   g_clear_pointer (&answer, jstp_dispatch_unref);
-  g_assert_true (wait_for (mastodon_has_public, mastodon, TIMEOUT));
+  g_assert_true (test_wait_until (mastodon_has_public, mastodon, TIMEOUT));
   {
     g_autofree char *miss = status_event ("201", "<p>trust language</p>", "x");
     g_autofree char *hit = status_event ("202", "<p>I like <b>Rust Lang</b></p>"
@@ -1651,7 +1619,7 @@ test_mastodon (gconstpointer data)
     g_autoptr(JsonObject) after = NULL;
 
     mastodon_push (mastodon, "gnome", four);
-    spin (300);
+    test_spin (300);
     g_assert_cmpuint (client->received->len, ==, 5);
     g_assert_cmpuint (mastodon_count (mastodon, "gnome"), ==, 0);
     after = stats (pajaro);
@@ -1691,7 +1659,7 @@ test_mastodon_rate_limit (void)
   {
     g_autofree char *one = status_event ("301", MASTODON_CONTENT, "gnome");
 
-    g_assert_true (wait_for (mastodon_has_gnome, mastodon, TIMEOUT));
+    g_assert_true (test_wait_until (mastodon_has_gnome, mastodon, TIMEOUT));
     mastodon_push (mastodon, "gnome", one);
     g_assert_true (wait_received (client, 1));
     check_status (g_ptr_array_index (client->received, 0), "gnome", "301");
@@ -1724,8 +1692,8 @@ test_resources (void)
   answer = client_request (client, JSTP_METHOD_PUT, "[\"pajaro\",\"track\",\"gnome\"]", NULL);
   assert_status (answer, 200);
   g_clear_pointer (&answer, jstp_dispatch_unref);
-  g_assert_true (wait_for (twitter_streaming, twitter, TIMEOUT));
-  g_assert_true (wait_for (mastodon_has_gnome, mastodon, TIMEOUT));
+  g_assert_true (test_wait_until (twitter_streaming, twitter, TIMEOUT));
+  g_assert_true (test_wait_until (mastodon_has_gnome, mastodon, TIMEOUT));
   {
     g_autofree char *tweet = tweet_line (twitter, "1", "from twitter", "gnome");
     g_autofree char *status = status_event ("1", MASTODON_CONTENT, "gnome");
@@ -1736,7 +1704,7 @@ test_resources (void)
      * takes the same status under its own tag. */
     mastodon_push (mastodon, NULL, status);
     g_assert_true (wait_received (client, 3));
-    spin (100);
+    test_spin (100);
     g_assert_cmpuint (client->received->len, ==, 3);
   }
 
@@ -1757,7 +1725,7 @@ test_resources (void)
                            "{\"id\":\"forged\"}");
   assert_status (answer, 403);
   g_clear_pointer (&answer, jstp_dispatch_unref);
-  spin (100);
+  test_spin (100);
   g_assert_cmpuint (client->received->len, ==, 3);
 
   /* The engine says what it serves. */
@@ -1859,7 +1827,7 @@ test_program (void)
   g_assert_no_error (error);
   out = g_data_input_stream_new (g_subprocess_get_stdout_pipe (process));
   g_data_input_stream_read_line_async (out, G_PRIORITY_DEFAULT, NULL, line_read_cb, &read);
-  g_assert_true (wait_for (line_done, &read, 10000));
+  g_assert_true (test_wait_until (line_done, &read, 10000));
   g_assert_nonnull (read.line);
   regex = g_regex_new ("^pajaro listening: "
                        "tcp 127\\.0\\.0\\.1:([0-9]+) ws 127\\.0\\.0\\.1:([0-9]+)$", 0, 0, NULL);
@@ -1868,7 +1836,7 @@ test_program (void)
   ws = g_match_info_fetch (match, 2);
 
   /* --track followed the tag, with the token from the environment. */
-  g_assert_true (wait_for (mastodon_has_gnome, mastodon, 10000));
+  g_assert_true (test_wait_until (mastodon_has_gnome, mastodon, 10000));
 
   client.engine = jstp_engine_new ("client");
   client.network = jstp_network_new (client.engine);
@@ -1896,7 +1864,7 @@ test_program (void)
 
   g_subprocess_send_signal (process, SIGTERM);
   g_subprocess_wait_async (process, NULL, exited_cb, &exited);
-  g_assert_true (wait_for (is_true, &exited, 10000));
+  g_assert_true (test_wait_until (is_true, &exited, 10000));
   g_assert_true (g_subprocess_get_if_exited (process));
   g_assert_cmpint (g_subprocess_get_exit_status (process), ==, 0);
   g_free (read.line);

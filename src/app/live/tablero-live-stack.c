@@ -583,6 +583,34 @@ tablero_live_stack_get_bridge_id (TableroLiveStack *self,
   return link && !link->pending ? link->bridge_id : 0;
 }
 
+gboolean
+tablero_live_stack_send (TableroLiveStack *self,
+                         TableroNode      *node,
+                         JstpDispatch     *dispatch,
+                         JstpAnswerFunc    callback,
+                         gpointer          data,
+                         GDestroyNotify    destroy)
+{
+  TableroNodeLink *link;
+  guint port;
+
+  g_return_val_if_fail (TABLERO_IS_LIVE_STACK (self), FALSE);
+  g_return_val_if_fail (TABLERO_IS_NODE (node), FALSE);
+
+  link = self->links ? g_hash_table_lookup (self->links, node) : NULL;
+  port = link ? tablero_node_link_get_ready_port (link) : 0;
+  if (port == 0)
+    {
+      if (destroy)
+        destroy (data);
+      return FALSE;
+    }
+  jstp_dispatch_add_hop (dispatch, tablero_node_get_address (node), port,
+                         g_strcmp0 (tablero_node_get_transport (node), "ws") == 0 ? "ws" : "tcp");
+  jstp_engine_emit (self->engine, dispatch, callback, data, destroy);
+  return TRUE;
+}
+
 /* ---- GObject ------------------------------------------------------------- */
 
 static void

@@ -33,4 +33,13 @@ TableroNodeLink  *tablero_live_stack_get_link    (TableroLiveStack  *self,
 guint64           tablero_live_stack_get_bridge_id (TableroLiveStack *self,
                                                   TableroEdge       *edge);
 
+/* Sends @dispatch to the engine of @node, once its port is known, with
+ * the stack's engine; FALSE (and @destroy called at once) before that. */
+gboolean          tablero_live_stack_send        (TableroLiveStack  *self,
+                                                  TableroNode       *node,
+                                                  JstpDispatch      *dispatch,
+                                                  JstpAnswerFunc    callback,
+                                                  gpointer          data,
+                                                  GDestroyNotify    destroy);
+
 G_END_DECLS

@@ -9,14 +9,12 @@
 
 #include <errno.h>
 #include <locale.h>
-#include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 #include <glib/gi18n.h>
 #include <glib/gstdio.h>
-#include <glib-unix.h>
 
 #include "jstp-engine.h"
+#include "jstp-host-program.h"
 #include "jstp-network.h"
 #include "jstp-status-reporter.h"
 #include "monje-service.h"
@@ -27,22 +25,14 @@
 
 #define EXIT_USAGE 2
 
-#define DEFAULT_NAME     "monje"
-#define DEFAULT_LISTEN   "127.0.0.1"
-#define DEFAULT_TCP_PORT 33335
-#define DEFAULT_WS_PORT  33336
 #define DATABASE_FILE    "monje.sqlite3"
 
 typedef struct {
-  char *name;
-  char *listen;
-  int tcp_port;
-  int ws_port;
-  gboolean no_tcp;
-  gboolean no_ws;
+  JstpHostProgram host;     /* --name, --listen and the ports */
   char *data_dir;
   char *mongodb;
   int max_results;
+  char *posts_collection;
   gboolean quiet;
   gboolean verbose;
   gboolean version;
@@ -51,10 +41,10 @@ typedef struct {
 static void
 options_clear (Options *options)
 {
-  g_clear_pointer (&options->name, g_free);
-  g_clear_pointer (&options->listen, g_free);
+  jstp_host_program_clear (&options->host);
   g_clear_pointer (&options->data_dir, g_free);
   g_clear_pointer (&options->mongodb, g_free);
+  g_clear_pointer (&options->posts_collection, g_free);
 }
 
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Options, options_clear)
@@ -76,40 +66,12 @@ print_error (const char *format,
   g_printerr ("monje: %s\n", message);
 }
 
-static gboolean
-quit_cb (gpointer user_data)
-{
-  g_debug ("stopping on a signal");
-  g_main_loop_quit (user_data);
-  return G_SOURCE_CONTINUE;
-}
-
 static void
 drop_log_cb (const char     *log_domain,
              GLogLevelFlags  log_level,
              const char     *message,
              gpointer        user_data)
 {
-}
-
-static const char *
-listen_error_reason (const GError *error)
-{
-  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_ADDRESS_IN_USE))
-    return g_strerror (EADDRINUSE);
-  return error->message;
-}
-
-static void
-append_endpoint (GString    *line,
-                 const char *label,
-                 const char *address,
-                 guint16     port)
-{
-  if (strchr (address, ':'))
-    g_string_append_printf (line, " %s [%s]:%u", label, address, port);
-  else
-    g_string_append_printf (line, " %s %s:%u", label, address, port);
 }
 
 static MonjeStore *
@@ -151,26 +113,21 @@ int
 main (int    argc,
       char **argv)
 {
+  static const JstpHostProgramDefaults host_defaults = {
+    .program = "monje",
+    .log_domain = G_LOG_DOMAIN,
+    .default_name = "monje",
+    .default_tcp_port = 33335,
+    .default_ws_port = 33336,
+    .name_help = N_("The engine's name in GET [\"jstp\",\"info\"] (default: monje)"),
+    .tcp_port_help = N_("TCP port (default 33335; 0 picks a free one, -1 disables TCP)"),
+    .ws_port_help = N_("WebSocket port (default 33336; 0 picks a free one, -1 disables "
+                       "WebSocket)"),
+  };
   g_auto(Options) options = {
-    .tcp_port = DEFAULT_TCP_PORT,
-    .ws_port = DEFAULT_WS_PORT,
     .max_results = 1000,
   };
   const GOptionEntry entries[] = {
-    { "name", 0, 0, G_OPTION_ARG_STRING, &options.name,
-      N_("The engine's name in GET [\"jstp\",\"info\"] (default: monje)"), N_("NAME") },
-    { "listen", 'l', 0, G_OPTION_ARG_STRING, &options.listen,
-      N_("Address to listen on (default 127.0.0.1; 0.0.0.0 or :: for every interface)"),
-      N_("ADDRESS") },
-    { "tcp-port", 0, 0, G_OPTION_ARG_INT, &options.tcp_port,
-      N_("TCP port (default 33335; 0 picks a free one, -1 disables TCP)"), N_("PORT") },
-    { "ws-port", 0, 0, G_OPTION_ARG_INT, &options.ws_port,
-      N_("WebSocket port (default 33336; 0 picks a free one, -1 disables WebSocket)"),
-      N_("PORT") },
-    { "no-tcp", 0, 0, G_OPTION_ARG_NONE, &options.no_tcp,
-      N_("Do not listen on TCP"), NULL },
-    { "no-ws", 0, 0, G_OPTION_ARG_NONE, &options.no_ws,
-      N_("Do not listen on WebSocket"), NULL },
     { "data-dir", 'd', 0, G_OPTION_ARG_FILENAME, &options.data_dir,
       N_("Where the SQLite database lives (default: the user data directory's monje)"),
       N_("DIR") },
@@ -178,6 +135,9 @@ main (int    argc,
       N_("Keep the documents in MongoDB instead of SQLite"), N_("URI") },
     { "max-results", 0, 0, G_OPTION_ARG_INT, &options.max_results,
       N_("Documents one list answer holds at most (default 1000)"), N_("N") },
+    { "posts-collection", 0, 0, G_OPTION_ARG_STRING, &options.posts_collection,
+      N_("Store the posts that arrive from Pajaro in this collection (default: posts; "
+         "empty: do not store them)"), N_("NAME") },
     { "quiet", 'q', 0, G_OPTION_ARG_NONE, &options.quiet,
       N_("Print only warnings and errors"), NULL },
     { "verbose", 'v', 0, G_OPTION_ARG_NONE, &options.verbose,
@@ -193,17 +153,17 @@ main (int    argc,
   g_autoptr(MonjeStore) store = NULL;
   g_autoptr(MonjeService) service = NULL;
   g_autoptr(JstpStatusReporter) reporter = NULL;
-  g_autoptr(GMainLoop) loop = NULL;
-  g_autoptr(GString) line = NULL;
-  guint sigint_id, sigterm_id;
 
   setlocale (LC_ALL, "");
   bindtextdomain (GETTEXT_PACKAGE, LOCALEDIR);
   bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
   textdomain (GETTEXT_PACKAGE);
 
+  jstp_host_program_init (&options.host, &host_defaults);
   context = g_option_context_new (NULL);
   g_option_context_set_translation_domain (context, GETTEXT_PACKAGE);
+  g_option_context_add_main_entries (context, jstp_host_program_get_entries (&options.host),
+                                     GETTEXT_PACKAGE);
   g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
   g_option_context_set_summary (context,
     _("A document store as a JSTP engine. Documents are JSON objects in collections:\n"
@@ -249,10 +209,9 @@ main (int    argc,
       g_printerr (_("Run “monje --help” to see the options.\n"));
       return EXIT_USAGE;
     }
-  if (options.tcp_port < -1 || options.tcp_port > 65535 ||
-      options.ws_port < -1 || options.ws_port > 65535)
+  if (!jstp_host_program_check_ports (&options.host, &error))
     {
-      print_error (_("ports are between 0 and 65535, or -1 to disable"));
+      print_error ("%s", error->message);
       return EXIT_USAGE;
     }
   if (options.max_results < 1)
@@ -266,19 +225,11 @@ main (int    argc,
                      "place"));
       return EXIT_USAGE;
     }
-  if (options.no_tcp)
-    options.tcp_port = -1;
-  if (options.no_ws)
-    options.ws_port = -1;
-  if (options.tcp_port < 0 && options.ws_port < 0)
+  if (!jstp_host_program_resolve (&options.host, &error))
     {
-      print_error (_("nothing to listen on: both TCP and WebSocket are disabled"));
+      print_error ("%s", error->message);
       return EXIT_USAGE;
     }
-  if (options.listen == NULL)
-    options.listen = g_strdup (DEFAULT_LISTEN);
-  if (options.name == NULL)
-    options.name = g_strdup (DEFAULT_NAME);
 
   if (options.verbose)
     g_setenv ("G_MESSAGES_DEBUG", "Jstp monje", TRUE);
@@ -298,11 +249,17 @@ main (int    argc,
       return EXIT_FAILURE;
     }
 
-  engine = jstp_engine_new (options.name);
+  engine = jstp_engine_new (options.host.name);
   jstp_engine_set_kind (engine, "monje");
   network = jstp_network_new (engine);
   service = monje_service_new (engine, store);
   monje_service_set_max_results (service, options.max_results);
+  if (options.posts_collection &&
+      !monje_service_set_posts_collection (service, options.posts_collection, &error))
+    {
+      print_error ("--posts-collection: %s", error->message);
+      return EXIT_USAGE;
+    }
 
   /* Every engine reports how saturated its host is (spec section 8); the
    * disk that matters is the one the documents are on. */
@@ -311,45 +268,15 @@ main (int    argc,
     jstp_host_metrics_set_data_dir (jstp_status_reporter_get_metrics (reporter),
                                     options.data_dir);
 
-  /* Machine-read (tests, scripts, Tablero): never translated. */
-  line = g_string_new ("monje listening:");
-  if (options.tcp_port >= 0)
+  if (!jstp_host_program_listen (&options.host, network, &error))
     {
-      if (!jstp_network_listen (network, "tcp", options.listen, options.tcp_port, &error))
-        {
-          print_error (_("cannot listen on %s %s:%d: %s"), "tcp", options.listen,
-                       options.tcp_port, listen_error_reason (error));
-          return EXIT_FAILURE;
-        }
-      append_endpoint (line, "tcp", options.listen, jstp_network_get_port (network, "tcp"));
-    }
-  if (options.ws_port >= 0)
-    {
-      if (!jstp_network_listen (network, "ws", options.listen, options.ws_port, &error))
-        {
-          print_error (_("cannot listen on %s %s:%d: %s"), "ws", options.listen,
-                       options.ws_port, listen_error_reason (error));
-          jstp_network_close (network);
-          return EXIT_FAILURE;
-        }
-      append_endpoint (line, "ws", options.listen, jstp_network_get_port (network, "ws"));
+      print_error ("%s", error->message);
+      return EXIT_FAILURE;
     }
   g_debug ("documents in %s", monje_store_get_backend (store));
 
-  loop = g_main_loop_new (NULL, FALSE);
-  sigint_id = g_unix_signal_add (SIGINT, quit_cb, loop);
-  sigterm_id = g_unix_signal_add (SIGTERM, quit_cb, loop);
-
-  g_print ("%s\n", line->str);
-  fflush (stdout);
-
-  g_main_loop_run (loop);
-  g_source_remove (sigint_id);
-  g_source_remove (sigterm_id);
-
-  jstp_network_close (network);
-  for (guint i = 0; i < 100 && g_main_context_iteration (NULL, FALSE); i++)
-    ;
+  jstp_host_program_run (&options.host);
+  jstp_host_program_shutdown (&options.host);
   /* Pending store operations hold the store: let them finish first. */
   g_clear_object (&service);
   return EXIT_SUCCESS;

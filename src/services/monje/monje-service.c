@@ -25,6 +25,7 @@ struct _MonjeService {
   guint admission_hook;
   guint max_results;
   guint64 n_changes;
+  char *posts_collection;   /* nullable: Pajaro's posts are not stored */
 };
 
 enum {
@@ -32,6 +33,7 @@ enum {
   PROP_ENGINE,
   PROP_STORE,
   PROP_MAX_RESULTS,
+  PROP_POSTS_COLLECTION,
   N_PROPS
 };
 
@@ -562,6 +564,111 @@ on_remove (JstpEngine         *engine,
                               request);
 }
 
+/* ---- POST ["pajaro", "posts", TAG] --------------------------------------- */
+
+/* Pajaro's posts reach us through a bridge (an edge from a Pajaro node in
+ * Tablero) and are stored like an insert, events included. A post can
+ * come twice (two bridges, a reconnection, two tracks it matched): its
+ * `_id` is made from its source and original id, so that the store's
+ * unique id refuses the second copy, which is then not an error. */
+static char *
+post_id (JsonObject *post)
+{
+  JsonNode *source = json_object_get_member (post, "source");
+  JsonNode *id = json_object_get_member (post, "id");
+  g_autofree char *key = NULL;
+
+  if (id == NULL || !JSON_NODE_HOLDS_VALUE (id) ||
+      json_node_get_value_type (id) != G_TYPE_STRING)
+    return NULL;
+  if (source && JSON_NODE_HOLDS_VALUE (source) &&
+      json_node_get_value_type (source) == G_TYPE_STRING)
+    key = g_strconcat (json_node_get_string (source), ":", json_node_get_string (id), NULL);
+  else
+    key = g_strdup (json_node_get_string (id));
+  if (monje_document_check_id (key, NULL))
+    return g_steal_pointer (&key);
+  return g_compute_checksum_for_string (G_CHECKSUM_SHA256, key, -1);
+}
+
+static void
+post_inserted (GObject      *source,
+               GAsyncResult *result,
+               gpointer      data)
+{
+  g_autoptr(Request) request = data;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *document = NULL;
+  g_autoptr(GString) body = g_string_new ("{\"id\":");
+
+  document = monje_store_insert_finish (MONJE_STORE (source), result, &error);
+  jstp_json_append_string (body, request->id, -1);
+  if (document == NULL)
+    {
+      /* The document was checked already: the store's only 400 for an
+       * insert is an id it holds, that is a copy of a stored post. */
+      if (error->domain != JSTP_ERROR || error->code != JSTP_STATUS_BAD_DISPATCH)
+        {
+          answer_error (request->self, request->request, error);
+          return;
+        }
+      g_string_append (body, ",\"stored\":false}");
+      jstp_engine_answer (request->self->engine, request->request, JSTP_STATUS_OK, body->str);
+      return;
+    }
+  g_string_append (body, ",\"stored\":true}");
+  jstp_engine_answer (request->self->engine, request->request, JSTP_STATUS_OK, body->str);
+  emit_event (request->self, JSTP_METHOD_POST, request->collection, NULL, document);
+}
+
+static void
+on_post (JstpEngine         *engine,
+         JstpDispatch       *dispatch,
+         const JstpCaptures *captures,
+         gpointer            data)
+{
+  MonjeService *self = data;
+  g_autoptr(Request) request = NULL;
+  g_autoptr(JsonNode) body = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *id = NULL;
+  g_autofree char *document = NULL;
+
+  if (self->posts_collection == NULL)
+    {
+      /* Said at once: an emitter waiting for an answer would otherwise
+       * wait for the whole answer timeout. */
+      answer_message (self, dispatch, JSTP_STATUS_NOT_FOUND,
+                      "this Monje does not store posts (--posts-collection is empty)");
+      return;
+    }
+  request = request_new (self, dispatch, NULL, FALSE);
+  if (request == NULL)
+    return;
+  request->collection = g_strdup (self->posts_collection);
+  body = jstp_dispatch_dup_body (dispatch);
+  if (body == NULL || !JSON_NODE_HOLDS_OBJECT (body))
+    {
+      answer_message (self, dispatch, JSTP_STATUS_BAD_DISPATCH, "a post must be an object");
+      return;
+    }
+  id = post_id (json_node_get_object (body));
+  if (id)
+    json_object_set_string_member (json_node_get_object (body), "_id", id);
+  document = monje_document_prepare (body, NULL, &request->id, &error);
+  if (document == NULL)
+    {
+      answer_error (self, dispatch, error);
+      return;
+    }
+  {
+    Request *pending = g_steal_pointer (&request);
+
+    monje_store_insert_async (self->store, pending->collection, document, NULL, post_inserted,
+                              pending);
+  }
+}
+
 /* ---- events that come back ----------------------------------------------- */
 
 /* A change event that arrives from the network is never processed: not as
@@ -620,6 +727,7 @@ monje_service_constructed (GObject *object)
   bind (self, "PUT", (const char *[]) { "db", ":collection", ":id", NULL }, on_replace);
   bind (self, "PATCH", (const char *[]) { "db", ":collection", ":id", NULL }, on_update);
   bind (self, "DELETE", (const char *[]) { "db", ":collection", ":id", NULL }, on_remove);
+  bind (self, "POST", (const char *[]) { "pajaro", "posts", ":tag", NULL }, on_post);
   self->admission_hook = jstp_engine_add_admission_hook (self->engine, admit_cb, self, NULL);
 }
 
@@ -642,6 +750,16 @@ monje_service_dispose (GObject *object)
 }
 
 static void
+monje_service_finalize (GObject *object)
+{
+  MonjeService *self = MONJE_SERVICE (object);
+
+  g_free (self->posts_collection);
+
+  G_OBJECT_CLASS (monje_service_parent_class)->finalize (object);
+}
+
+static void
 monje_service_get_property (GObject    *object,
                             guint       prop_id,
                             GValue     *value,
@@ -659,6 +777,9 @@ monje_service_get_property (GObject    *object,
       break;
     case PROP_MAX_RESULTS:
       g_value_set_uint (value, self->max_results);
+      break;
+    case PROP_POSTS_COLLECTION:
+      g_value_set_string (value, self->posts_collection);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -684,6 +805,14 @@ monje_service_set_property (GObject      *object,
     case PROP_MAX_RESULTS:
       monje_service_set_max_results (self, g_value_get_uint (value));
       break;
+    case PROP_POSTS_COLLECTION:
+      {
+        g_autoptr(GError) error = NULL;
+
+        if (!monje_service_set_posts_collection (self, g_value_get_string (value), &error))
+          g_warning ("posts-collection: %s", error->message);
+      }
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -696,6 +825,7 @@ monje_service_class_init (MonjeServiceClass *klass)
 
   object_class->constructed = monje_service_constructed;
   object_class->dispose = monje_service_dispose;
+  object_class->finalize = monje_service_finalize;
   object_class->get_property = monje_service_get_property;
   object_class->set_property = monje_service_set_property;
 
@@ -708,6 +838,9 @@ monje_service_class_init (MonjeServiceClass *klass)
   properties[PROP_MAX_RESULTS] =
     g_param_spec_uint ("max-results", NULL, NULL, 1, G_MAXINT, DEFAULT_MAX_RESULTS,
                        G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+  properties[PROP_POSTS_COLLECTION] =
+    g_param_spec_string ("posts-collection", NULL, NULL, MONJE_DEFAULT_POSTS_COLLECTION,
+                         G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
   g_object_class_install_properties (object_class, N_PROPS, properties);
 }
 
@@ -716,6 +849,7 @@ monje_service_init (MonjeService *self)
 {
   self->bindings = g_array_new (FALSE, FALSE, sizeof (guint64));
   self->max_results = DEFAULT_MAX_RESULTS;
+  self->posts_collection = g_strdup (MONJE_DEFAULT_POSTS_COLLECTION);
 }
 
 MonjeService *
@@ -767,4 +901,30 @@ monje_service_get_n_changes (MonjeService *self)
 {
   g_return_val_if_fail (MONJE_IS_SERVICE (self), 0);
   return self->n_changes;
+}
+
+const char *
+monje_service_get_posts_collection (MonjeService *self)
+{
+  g_return_val_if_fail (MONJE_IS_SERVICE (self), NULL);
+  return self->posts_collection;
+}
+
+gboolean
+monje_service_set_posts_collection (MonjeService  *self,
+                                    const char    *collection,
+                                    GError       **error)
+{
+  g_return_val_if_fail (MONJE_IS_SERVICE (self), FALSE);
+
+  if (collection && *collection == '\0')
+    collection = NULL;
+  if (collection && !check_collection (collection, error))
+    return FALSE;
+  if (g_strcmp0 (self->posts_collection, collection) == 0)
+    return TRUE;
+  g_free (self->posts_collection);
+  self->posts_collection = g_strdup (collection);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_POSTS_COLLECTION]);
+  return TRUE;
 }

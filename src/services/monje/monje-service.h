@@ -41,6 +41,14 @@
  * either a forgery or one of our own events sent back to us, which must
  * not be fanned out again.
  *
+ * Posts: with a posts collection (the default, "posts"), the service also
+ * stores what Pajaro emits, `POST ["pajaro", "posts", TAG]` with a post as
+ * body, as they arrive through a bridge to a Pajaro engine: inserted like
+ * `POST ["db", "posts"]` (same event), with `_id` "SOURCE:ID" made from the
+ * post's "source" and original "id" (its SHA-256 when that is no valid id),
+ * so a second copy of a post is not stored again. The answer, when asked
+ * for, is 200 `{"id": ID, "stored": true}`, or `"stored": false` for a copy.
+ *
  * Requests are dispatches like any other: they reach the subscribers of a
  * matching endpoint too, with a triggering id of their own. A subscriber
  * should leave them unanswered; the engine then answers 504 for it after
@@ -55,6 +63,7 @@
 G_BEGIN_DECLS
 
 #define MONJE_EVENT_HEADER "x-monje-event"
+#define MONJE_DEFAULT_POSTS_COLLECTION "posts"
 
 #define MONJE_TYPE_SERVICE (monje_service_get_type ())
 
@@ -79,5 +88,12 @@ void          monje_service_set_max_results  (MonjeService  *self,
 
 /* Changes committed since the start (each one emitted an event). */
 guint64       monje_service_get_n_changes    (MonjeService  *self);
+
+/* Where Pajaro's posts go; %NULL when they are not stored. Setting "" or
+ * %NULL stops storing them; a bad collection name is a 400 error. */
+const char   *monje_service_get_posts_collection (MonjeService *self);
+gboolean      monje_service_set_posts_collection (MonjeService *self,
+                                                  const char   *collection,
+                                                  GError      **error);
 
 G_END_DECLS

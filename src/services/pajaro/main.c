@@ -7,16 +7,14 @@
  * SIGTERM stop it cleanly. */
 #include "config.h"
 
-#include <errno.h>
 #include <locale.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <glib/gi18n.h>
-#include <glib-unix.h>
 #include <sodium.h>
 
 #include "jstp-engine.h"
+#include "jstp-host-program.h"
 #include "jstp-network.h"
 #include "jstp-status-reporter.h"
 #include "pajaro-mastodon-source.h"
@@ -25,21 +23,11 @@
 
 #define EXIT_USAGE 2
 
-#define DEFAULT_NAME     "pajaro"
-#define DEFAULT_LISTEN   "127.0.0.1"
-#define DEFAULT_TCP_PORT 33337
-#define DEFAULT_WS_PORT  33338
-
 #define TWITTER_BEARER_ENV "PAJARO_TWITTER_BEARER"
 #define MASTODON_TOKEN_ENV "PAJARO_MASTODON_TOKEN"
 
 typedef struct {
-  char *name;
-  char *listen;
-  int tcp_port;
-  int ws_port;
-  gboolean no_tcp;
-  gboolean no_ws;
+  JstpHostProgram host;     /* --name, --listen and the ports */
   char *twitter_bearer;
   char *twitter_url;
   char *mastodon_url;
@@ -64,8 +52,7 @@ clear_secret (char **secret)
 static void
 options_clear (Options *options)
 {
-  g_clear_pointer (&options->name, g_free);
-  g_clear_pointer (&options->listen, g_free);
+  jstp_host_program_clear (&options->host);
   clear_secret (&options->twitter_bearer);
   g_clear_pointer (&options->twitter_url, g_free);
   g_clear_pointer (&options->mastodon_url, g_free);
@@ -92,40 +79,12 @@ print_error (const char *format,
   g_printerr ("pajaro: %s\n", message);
 }
 
-static gboolean
-quit_cb (gpointer user_data)
-{
-  g_debug ("stopping on a signal");
-  g_main_loop_quit (user_data);
-  return G_SOURCE_CONTINUE;
-}
-
 static void
 drop_log_cb (const char     *log_domain,
              GLogLevelFlags  log_level,
              const char     *message,
              gpointer        user_data)
 {
-}
-
-static const char *
-listen_error_reason (const GError *error)
-{
-  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_ADDRESS_IN_USE))
-    return g_strerror (EADDRINUSE);
-  return error->message;
-}
-
-static void
-append_endpoint (GString    *line,
-                 const char *label,
-                 const char *address,
-                 guint16     port)
-{
-  if (strchr (address, ':'))
-    g_string_append_printf (line, " %s [%s]:%u", label, address, port);
-  else
-    g_string_append_printf (line, " %s %s:%u", label, address, port);
 }
 
 /* A flag wins over the environment; the variable is removed either way,
@@ -162,27 +121,22 @@ int
 main (int    argc,
       char **argv)
 {
+  static const JstpHostProgramDefaults host_defaults = {
+    .program = "pajaro",
+    .log_domain = G_LOG_DOMAIN,
+    .default_name = "pajaro",
+    .default_tcp_port = 33337,
+    .default_ws_port = 33338,
+    .name_help = N_("The engine's name in GET [\"jstp\",\"info\"] (default: pajaro)"),
+    .tcp_port_help = N_("TCP port (default 33337; 0 picks a free one, -1 disables TCP)"),
+    .ws_port_help = N_("WebSocket port (default 33338; 0 picks a free one, -1 disables "
+                       "WebSocket)"),
+  };
   g_auto(Options) options = {
-    .tcp_port = DEFAULT_TCP_PORT,
-    .ws_port = DEFAULT_WS_PORT,
     .dedupe_window = PAJARO_SERVICE_DEFAULT_DEDUPE_WINDOW,
     .stats_interval = PAJARO_SERVICE_DEFAULT_STATS_INTERVAL,
   };
   const GOptionEntry entries[] = {
-    { "name", 0, 0, G_OPTION_ARG_STRING, &options.name,
-      N_("The engine's name in GET [\"jstp\",\"info\"] (default: pajaro)"), N_("NAME") },
-    { "listen", 'l', 0, G_OPTION_ARG_STRING, &options.listen,
-      N_("Address to listen on (default 127.0.0.1; 0.0.0.0 or :: for every interface)"),
-      N_("ADDRESS") },
-    { "tcp-port", 0, 0, G_OPTION_ARG_INT, &options.tcp_port,
-      N_("TCP port (default 33337; 0 picks a free one, -1 disables TCP)"), N_("PORT") },
-    { "ws-port", 0, 0, G_OPTION_ARG_INT, &options.ws_port,
-      N_("WebSocket port (default 33338; 0 picks a free one, -1 disables WebSocket)"),
-      N_("PORT") },
-    { "no-tcp", 0, 0, G_OPTION_ARG_NONE, &options.no_tcp,
-      N_("Do not listen on TCP"), NULL },
-    { "no-ws", 0, 0, G_OPTION_ARG_NONE, &options.no_ws,
-      N_("Do not listen on WebSocket"), NULL },
     { "twitter-bearer", 0, 0, G_OPTION_ARG_STRING, &options.twitter_bearer,
       N_("The Twitter/X app's bearer token (better: the PAJARO_TWITTER_BEARER variable)"),
       N_("TOKEN") },
@@ -220,17 +174,17 @@ main (int    argc,
   g_autoptr(PajaroMastodonSource) mastodon = NULL;
   g_autoptr(GPtrArray) tracks =
     g_ptr_array_new_with_free_func ((GDestroyNotify) pajaro_track_unref);
-  g_autoptr(GMainLoop) loop = NULL;
-  g_autoptr(GString) line = NULL;
-  guint sigint_id, sigterm_id;
 
   setlocale (LC_ALL, "");
   bindtextdomain (GETTEXT_PACKAGE, LOCALEDIR);
   bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
   textdomain (GETTEXT_PACKAGE);
 
+  jstp_host_program_init (&options.host, &host_defaults);
   context = g_option_context_new (NULL);
   g_option_context_set_translation_domain (context, GETTEXT_PACKAGE);
+  g_option_context_add_main_entries (context, jstp_host_program_get_entries (&options.host),
+                                     GETTEXT_PACKAGE);
   g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
   g_option_context_set_summary (context,
     _("Live posts from social networks as a JSTP engine. It reads the Twitter/X\n"
@@ -279,10 +233,9 @@ main (int    argc,
       g_printerr (_("Run “pajaro --help” to see the options.\n"));
       return EXIT_USAGE;
     }
-  if (options.tcp_port < -1 || options.tcp_port > 65535 ||
-      options.ws_port < -1 || options.ws_port > 65535)
+  if (!jstp_host_program_check_ports (&options.host, &error))
     {
-      print_error (_("ports are between 0 and 65535, or -1 to disable"));
+      print_error ("%s", error->message);
       return EXIT_USAGE;
     }
   if (options.dedupe_window < 0 || options.stats_interval < 0)
@@ -322,19 +275,11 @@ main (int    argc,
       print_error (_("a Mastodon token needs --mastodon-url"));
       return EXIT_USAGE;
     }
-  if (options.no_tcp)
-    options.tcp_port = -1;
-  if (options.no_ws)
-    options.ws_port = -1;
-  if (options.tcp_port < 0 && options.ws_port < 0)
+  if (!jstp_host_program_resolve (&options.host, &error))
     {
-      print_error (_("nothing to listen on: both TCP and WebSocket are disabled"));
+      print_error ("%s", error->message);
       return EXIT_USAGE;
     }
-  if (options.listen == NULL)
-    options.listen = g_strdup (DEFAULT_LISTEN);
-  if (options.name == NULL)
-    options.name = g_strdup (DEFAULT_NAME);
 
   /* Every message goes to stderr: stdout carries the listening line alone. */
   g_log_writer_default_set_use_stderr (TRUE);
@@ -379,7 +324,7 @@ main (int    argc,
     print_error (_("no source configured (give a Twitter bearer token or --mastodon-url): "
                    "tracks will be refused"));
 
-  engine = jstp_engine_new (options.name);
+  engine = jstp_engine_new (options.host.name);
   jstp_engine_set_kind (engine, "pajaro");
   network = jstp_network_new (engine);
   reporter = jstp_status_reporter_new (engine, network);
@@ -391,29 +336,10 @@ main (int    argc,
   if (mastodon)
     pajaro_service_add_source (service, PAJARO_SOURCE (mastodon));
 
-  /* Machine-read (tests, scripts, Tablero): never translated. */
-  line = g_string_new ("pajaro listening:");
-  if (options.tcp_port >= 0)
+  if (!jstp_host_program_listen (&options.host, network, &error))
     {
-      if (!jstp_network_listen (network, "tcp", options.listen, options.tcp_port, &error))
-        {
-          /* TRANSLATORS: "cannot listen on tcp 127.0.0.1:33337: Address already in use" */
-          print_error (_("cannot listen on %s %s:%d: %s"), "tcp", options.listen,
-                       options.tcp_port, listen_error_reason (error));
-          return EXIT_FAILURE;
-        }
-      append_endpoint (line, "tcp", options.listen, jstp_network_get_port (network, "tcp"));
-    }
-  if (options.ws_port >= 0)
-    {
-      if (!jstp_network_listen (network, "ws", options.listen, options.ws_port, &error))
-        {
-          print_error (_("cannot listen on %s %s:%d: %s"), "ws", options.listen,
-                       options.ws_port, listen_error_reason (error));
-          jstp_network_close (network);
-          return EXIT_FAILURE;
-        }
-      append_endpoint (line, "ws", options.listen, jstp_network_get_port (network, "ws"));
+      print_error ("%s", error->message);
+      return EXIT_FAILURE;
     }
 
   pajaro_service_start (service);
@@ -424,22 +350,8 @@ main (int    argc,
       pajaro_service_track_async (service, track, NULL, tracked_cb, g_strdup (track->tag));
     }
 
-  loop = g_main_loop_new (NULL, FALSE);
-  sigint_id = g_unix_signal_add (SIGINT, quit_cb, loop);
-  sigterm_id = g_unix_signal_add (SIGTERM, quit_cb, loop);
-
-  g_print ("%s\n", line->str);
-  fflush (stdout);
-
-  g_main_loop_run (loop);
-  g_source_remove (sigint_id);
-  g_source_remove (sigterm_id);
-
+  jstp_host_program_run (&options.host);
   pajaro_service_stop (service);
-  jstp_network_close (network);
-  /* Let the closes reach the peers before the objects go away; bounded,
-   * since periodic sources could keep the context busy forever. */
-  for (guint i = 0; i < 100 && g_main_context_iteration (NULL, FALSE); i++)
-    ;
+  jstp_host_program_shutdown (&options.host);
   return EXIT_SUCCESS;
 }
