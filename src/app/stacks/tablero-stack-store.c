@@ -981,6 +981,11 @@ db_export (sqlite3       *db,
     return FALSE;
 
   json = tablero_stack_to_json (stack);
+  /* A local file appears whole or not at all: GIO writes a new file in
+   * place, and a reader (or a crash) could catch it half written. */
+  if (g_file_peek_path (file) != NULL)
+    return g_file_set_contents_full (g_file_peek_path (file), json, -1,
+                                     G_FILE_SET_CONTENTS_CONSISTENT, 0644, error);
   return g_file_replace_contents (file, json, strlen (json), NULL, FALSE,
                                   G_FILE_CREATE_REPLACE_DESTINATION, NULL,
                                   cancellable, error);
