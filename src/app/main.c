@@ -16,7 +16,9 @@ main (int   argc,
   g_autoptr (TableroApplication) app = NULL;
 
   setlocale (LC_ALL, "");
-  bindtextdomain (GETTEXT_PACKAGE, LOCALEDIR);
+  /* TABLERO_LOCALEDIR: translations of an uninstalled build (tools/run). */
+  bindtextdomain (GETTEXT_PACKAGE, g_getenv ("TABLERO_LOCALEDIR") ? g_getenv ("TABLERO_LOCALEDIR")
+                                                                  : LOCALEDIR);
   bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
   textdomain (GETTEXT_PACKAGE);
 

@@ -1478,8 +1478,10 @@ update_node_layouts (TableroCanvas *self,
     item->percent_layout = make_layout (self, TRUE, TRUE, 0);
   if (item->figures_layout == NULL)
     {
+      /* The second column starts at the card's middle: translated labels
+       * ("DISCO 100 %") are longer than the English ones. */
       PangoTabArray *tabs = pango_tab_array_new_with_positions (1, TRUE, PANGO_TAB_LEFT,
-                                                                (int) (NODE_W / 2 - PADDING));
+                                                                (int) (NODE_W / 2));
 
       item->figures_layout = make_layout (self, FALSE, TRUE, 0);
       pango_layout_set_single_paragraph_mode (item->figures_layout, FALSE);
