@@ -19,72 +19,12 @@
 #include "tablero-application.h"
 #include "tablero-node-pane.h"
 #include "tablero-window.h"
+#include "gui-test-utils.h"
+#include "test-utils.h"
 
 #define TIMEOUT_MS 15000
 
 static TableroApplication *app;
-
-/* ---- helpers ------------------------------------------------------------- */
-
-typedef gboolean (*Condition) (gpointer data);
-
-static gboolean
-wait_until (Condition cond,
-            gpointer  data,
-            guint     timeout_ms)
-{
-  gint64 end = g_get_monotonic_time () + timeout_ms * G_TIME_SPAN_MILLISECOND;
-
-  while (!cond (data))
-    {
-      if (g_get_monotonic_time () > end)
-        return FALSE;
-      if (!g_main_context_iteration (NULL, FALSE))
-        g_usleep (2000);
-    }
-  return TRUE;
-}
-
-static void
-spin (guint ms)
-{
-  gint64 end = g_get_monotonic_time () + ms * G_TIME_SPAN_MILLISECOND;
-
-  while (g_get_monotonic_time () < end)
-    if (!g_main_context_iteration (NULL, FALSE))
-      g_usleep (2000);
-}
-
-static void
-save_screenshot (GtkWidget  *widget,
-                 const char *name)
-{
-  const char *dir = g_getenv ("TEST_ARTIFACTS_DIR");
-  g_autofree char *path = NULL;
-  int w, h;
-  g_autoptr (GdkPaintable) paintable = NULL;
-  GtkSnapshot *snapshot;
-  g_autoptr (GskRenderNode) node = NULL;
-  g_autoptr (GdkTexture) texture = NULL;
-  GskRenderer *renderer = gtk_native_get_renderer (gtk_widget_get_native (widget));
-
-  if (dir == NULL || *dir == '\0')
-    dir = ".";
-  g_mkdir_with_parents (dir, 0755);
-  path = g_build_filename (dir, name, NULL);
-
-  gtk_test_widget_wait_for_draw (GTK_WIDGET (gtk_widget_get_native (widget)));
-  w = gtk_widget_get_width (widget);
-  h = gtk_widget_get_height (widget);
-  paintable = gtk_widget_paintable_new (widget);
-  snapshot = gtk_snapshot_new ();
-  gdk_paintable_snapshot (paintable, snapshot, w, h);
-  node = gtk_snapshot_free_to_node (snapshot);
-  g_assert_nonnull (node);
-  texture = gsk_renderer_render_texture (renderer, node, &GRAPHENE_RECT_INIT (0, 0, w, h));
-  g_assert_true (gdk_texture_save_to_png (texture, path));
-  g_test_message ("screenshot: %s", path);
-}
 
 typedef struct
 {
@@ -116,7 +56,7 @@ fixture_set_up (Fixture       *f,
   gtk_window_set_default_size (GTK_WINDOW (f->window), 1280, 800);
   gtk_window_present (GTK_WINDOW (f->window));
   gtk_test_widget_wait_for_draw (GTK_WIDGET (f->window));
-  g_assert_true (wait_until (not_busy, f->window, 5000));
+  g_assert_true (test_wait_until (not_busy, f->window, 5000));
   f->live = tablero_window_get_live (f->window);
   g_assert_nonnull (f->live);
 }
@@ -130,7 +70,7 @@ fixture_tear_down (Fixture       *f,
   g_object_add_weak_pointer (G_OBJECT (window), (gpointer *) &window);
   gtk_window_close (GTK_WINDOW (window));
   for (int i = 0; i < 500 && window != NULL; i++)
-    spin (10);
+    test_spin (10);
   if (window != NULL)
     {
       g_object_remove_weak_pointer (G_OBJECT (window), (gpointer *) &window);
@@ -256,11 +196,11 @@ scroll_to_contents (TableroNodePane *pane)
   GtkWidget *child = gtk_scrolled_window_get_child (GTK_SCROLLED_WINDOW (scrolled));
   graphene_point_t point;
 
-  spin (300);  /* laid out with the new rows first */
+  test_spin (300);  /* laid out with the new rows first */
   g_assert_true (gtk_widget_compute_point (contents, child, &GRAPHENE_POINT_INIT (0, 0), &point));
   gtk_adjustment_set_value (gtk_scrolled_window_get_vadjustment (GTK_SCROLLED_WINDOW (scrolled)),
                             point.y - 12);
-  spin (300);
+  test_spin (300);
 }
 
 /* ---- tests --------------------------------------------------------------- */
@@ -300,22 +240,22 @@ test_posts_stored (Fixture       *f,
 
   pajaro = tablero_window_add_node (f->window, TABLERO_NODE_KIND_PAJARO, 0, 0);
   monje = tablero_window_add_node (f->window, TABLERO_NODE_KIND_MONJE, 360, 0);
-  g_assert_true (wait_until (node_up, pajaro, TIMEOUT_MS));
-  g_assert_true (wait_until (node_up, monje, TIMEOUT_MS));
+  g_assert_true (test_wait_until (node_up, pajaro, TIMEOUT_MS));
+  g_assert_true (test_wait_until (node_up, monje, TIMEOUT_MS));
 
   /* Monje's pane before the edge: no collections. */
   g_ptr_array_add (selection, monje);
   tablero_node_pane_set_selection (TABLERO_NODE_PANE (pane), selection, NULL);
   wait[0] = (const char *) pane;
   wait[1] = "0 collections · 0 documents";
-  g_assert_true (wait_until (summary_is, wait, TIMEOUT_MS));
+  g_assert_true (test_wait_until (summary_is, wait, TIMEOUT_MS));
 
   edge_id = tablero_stack_new_id (stack);
   edge = tablero_edge_new (edge_id, tablero_node_get_id (pajaro), tablero_node_get_id (monje),
                            "POST", (const char * const[]) { "pajaro", "posts", "...", NULL });
   tablero_stack_add_edge (stack, edge);
   edge_wait = (EdgeWait) { f->live, edge };
-  g_assert_true (wait_until (bridge_made, &edge_wait, TIMEOUT_MS));
+  g_assert_true (test_wait_until (bridge_made, &edge_wait, TIMEOUT_MS));
 
   /* Tracking "demo" opens a stream, which delivers one post. The bridge
    * may bind a little after it is made: track again until Monje has it. */
@@ -328,19 +268,19 @@ test_posts_stored (Fixture       *f,
         (const char * const[]) { "pajaro", "track", "demo", NULL });
       Answer untracked = { 0 }, tracked = { 0 };
 
-      if (attempt > 0 && wait_until (summary_is, wait, 2000))
+      if (attempt > 0 && test_wait_until (summary_is, wait, 2000))
         break;
       jstp_dispatch_add_hop (untrack, "127.0.0.1", tablero_node_get_port (pajaro), "tcp");
       jstp_engine_emit (tablero_application_get_engine (app), untrack, on_answer, &untracked, NULL);
-      g_assert_true (wait_until (answered, &untracked, TIMEOUT_MS));
+      g_assert_true (test_wait_until (answered, &untracked, TIMEOUT_MS));
       jstp_dispatch_add_hop (track, "127.0.0.1", tablero_node_get_port (pajaro), "tcp");
       jstp_engine_emit (tablero_application_get_engine (app), track, on_answer, &tracked, NULL);
-      g_assert_true (wait_until (answered, &tracked, TIMEOUT_MS));
+      g_assert_true (test_wait_until (answered, &tracked, TIMEOUT_MS));
       g_test_message ("re-tracked: %s %s", untracked.body, tracked.body);
       g_free (untracked.body);
       g_free (tracked.body);
     }
-  if (!wait_until (summary_is, wait, TIMEOUT_MS))
+  if (!test_wait_until (summary_is, wait, TIMEOUT_MS))
     {
       GPtrArray *output = tablero_node_link_get_output (tablero_live_stack_get_link (f->live, pajaro));
 
@@ -355,12 +295,12 @@ test_posts_stored (Fixture       *f,
   get = jstp_dispatch_new (JSTP_METHOD_GET, (const char * const[]) { "db", NULL });
   jstp_dispatch_add_hop (get, "127.0.0.1", tablero_node_get_port (monje), "tcp");
   jstp_engine_emit (tablero_application_get_engine (app), get, on_answer, &db, NULL);
-  g_assert_true (wait_until (answered, &db, TIMEOUT_MS));
+  g_assert_true (test_wait_until (answered, &db, TIMEOUT_MS));
   g_assert_cmpstr (db.body, ==, "{\"collections\":[{\"name\":\"posts\",\"count\":1}]}");
   g_free (db.body);
 
   scroll_to_contents (TABLERO_NODE_PANE (pane));
-  save_screenshot (GTK_WIDGET (f->window), "live-monje-posts.png");
+  gui_test_save_screenshot (GTK_WIDGET (f->window), "live-monje-posts.png");
 
   /* Pajaro's pane: its tracked tag. */
   g_ptr_array_set_size (selection, 0);
@@ -372,12 +312,12 @@ test_posts_stored (Fixture       *f,
 
     while (tablero_node_pane_get_contents_summary (TABLERO_NODE_PANE (pane)) == NULL &&
            g_get_monotonic_time () < end)
-      spin (50);
+      test_spin (50);
   }
   g_assert_true (g_str_has_prefix (tablero_node_pane_get_contents_summary (TABLERO_NODE_PANE (pane)),
                                    "1 tag · "));
   scroll_to_contents (TABLERO_NODE_PANE (pane));
-  save_screenshot (GTK_WIDGET (f->window), "live-pajaro-tags.png");
+  gui_test_save_screenshot (GTK_WIDGET (f->window), "live-pajaro-tags.png");
 }
 
 int
