@@ -1,4 +1,6 @@
 /* SPDX-License-Identifier: MIT */
+#include <glib/gstdio.h>
+
 #include "gui-test-utils.h"
 
 void
@@ -70,4 +72,50 @@ gui_test_save_screenshot (GtkWidget  *widget,
 
   g_assert_true (gdk_texture_save_to_png (texture, path));
   g_test_message ("screenshot: %s", path);
+}
+
+static gboolean
+window_ready (gpointer data)
+{
+  return !tablero_window_is_busy (data) && tablero_window_get_stack (data) != NULL;
+}
+
+void
+gui_test_live_window_open (GuiTestLiveWindow  *f,
+                           TableroApplication *app)
+{
+  g_autoptr (GError) error = NULL;
+
+  f->dir = g_dir_make_tmp ("tablero-test-live-XXXXXX", &error);
+  g_assert_no_error (error);
+  f->path = g_build_filename (f->dir, "stacks.db", NULL);
+  f->store = tablero_stack_store_new (f->path, &error);
+  g_assert_no_error (error);
+  f->window = tablero_window_new (app, f->store);
+  gui_test_show_window (GTK_WINDOW (f->window), 1280, 800);
+  g_assert_true (test_wait_until (window_ready, f->window, 5000));
+  f->live = tablero_window_get_live (f->window);
+  g_assert_nonnull (f->live);
+}
+
+void
+gui_test_live_window_close (GuiTestLiveWindow *f)
+{
+  TableroWindow *window = f->window;
+
+  /* Closing waits for the last save; destroy only if it never comes. */
+  g_object_add_weak_pointer (G_OBJECT (window), (gpointer *) &window);
+  gtk_window_close (GTK_WINDOW (window));
+  for (int i = 0; i < 500 && window != NULL; i++)
+    test_spin (10);
+  if (window != NULL)
+    {
+      g_object_remove_weak_pointer (G_OBJECT (window), (gpointer *) &window);
+      gtk_window_destroy (GTK_WINDOW (window));
+    }
+  g_clear_object (&f->store);
+  g_remove (f->path);
+  g_rmdir (f->dir);
+  g_clear_pointer (&f->path, g_free);
+  g_clear_pointer (&f->dir, g_free);
 }

@@ -5,6 +5,8 @@
 
 #include <gtk/gtk.h>
 
+#include "tablero-application.h"
+#include "tablero-window.h"
 #include "test-utils.h"
 
 G_BEGIN_DECLS
@@ -28,5 +30,22 @@ GdkTexture *gui_test_render_widget   (GtkWidget  *widget);
 /* Renders @widget to the artifact @name (a PNG) and logs where. */
 void        gui_test_save_screenshot (GtkWidget  *widget,
                                       const char *name);
+
+/* A real window on a stack database of its own in a temporary directory,
+ * with the live stack that runs its nodes: the fixture of the tests that
+ * start engines. */
+typedef struct
+{
+  char              *dir;
+  char              *path;
+  TableroStackStore *store;
+  TableroWindow     *window;
+  TableroLiveStack  *live;
+} GuiTestLiveWindow;
+
+void        gui_test_live_window_open  (GuiTestLiveWindow  *f,
+                                        TableroApplication *app);
+/* Closes the window (its children stop) and removes the database. */
+void        gui_test_live_window_close (GuiTestLiveWindow  *f);
 
 G_END_DECLS

@@ -26,61 +26,20 @@
 
 static TableroApplication *app;
 
-typedef struct
-{
-  char              *dir;
-  char              *path;
-  TableroStackStore *store;
-  TableroWindow     *window;
-  TableroLiveStack  *live;
-} Fixture;
-
-static gboolean
-not_busy (gpointer data)
-{
-  return !tablero_window_is_busy (data) && tablero_window_get_stack (data) != NULL;
-}
+typedef GuiTestLiveWindow Fixture;
 
 static void
 fixture_set_up (Fixture       *f,
                 gconstpointer  data)
 {
-  g_autoptr (GError) error = NULL;
-
-  f->dir = g_dir_make_tmp ("tablero-test-live-XXXXXX", &error);
-  g_assert_no_error (error);
-  f->path = g_build_filename (f->dir, "stacks.db", NULL);
-  f->store = tablero_stack_store_new (f->path, &error);
-  g_assert_no_error (error);
-  f->window = tablero_window_new (app, f->store);
-  gtk_window_set_default_size (GTK_WINDOW (f->window), 1280, 800);
-  gtk_window_present (GTK_WINDOW (f->window));
-  gtk_test_widget_wait_for_draw (GTK_WIDGET (f->window));
-  g_assert_true (test_wait_until (not_busy, f->window, 5000));
-  f->live = tablero_window_get_live (f->window);
-  g_assert_nonnull (f->live);
+  gui_test_live_window_open (f, app);
 }
 
 static void
 fixture_tear_down (Fixture       *f,
                    gconstpointer  data)
 {
-  TableroWindow *window = f->window;
-
-  g_object_add_weak_pointer (G_OBJECT (window), (gpointer *) &window);
-  gtk_window_close (GTK_WINDOW (window));
-  for (int i = 0; i < 500 && window != NULL; i++)
-    test_spin (10);
-  if (window != NULL)
-    {
-      g_object_remove_weak_pointer (G_OBJECT (window), (gpointer *) &window);
-      gtk_window_destroy (GTK_WINDOW (window));
-    }
-  g_clear_object (&f->store);
-  g_remove (f->path);
-  g_rmdir (f->dir);
-  g_free (f->path);
-  g_free (f->dir);
+  gui_test_live_window_close (f);
 }
 
 /* ---- a fake Mastodon ------------------------------------------------------ */

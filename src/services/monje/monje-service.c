@@ -437,6 +437,23 @@ on_get (JstpEngine         *engine,
                            request);
 }
 
+/* A replaced or updated document: answered with what was written, then
+ * announced as a change event of @method. */
+static void
+document_written (Request    *request,
+                  JstpMethod  method,
+                  const char *document,
+                  GError     *error)
+{
+  if (document == NULL)
+    {
+      answer_error (request->self, request->request, error);
+      return;
+    }
+  jstp_engine_answer (request->self->engine, request->request, JSTP_STATUS_OK, document);
+  emit_event (request->self, method, request->collection, request->id, document);
+}
+
 static void
 replace_done (GObject      *source,
               GAsyncResult *result,
@@ -444,16 +461,9 @@ replace_done (GObject      *source,
 {
   g_autoptr(Request) request = data;
   g_autoptr(GError) error = NULL;
-  g_autofree char *document = NULL;
+  g_autofree char *document = monje_store_replace_finish (MONJE_STORE (source), result, &error);
 
-  document = monje_store_replace_finish (MONJE_STORE (source), result, &error);
-  if (document == NULL)
-    {
-      answer_error (request->self, request->request, error);
-      return;
-    }
-  jstp_engine_answer (request->self->engine, request->request, JSTP_STATUS_OK, document);
-  emit_event (request->self, JSTP_METHOD_PUT, request->collection, request->id, document);
+  document_written (request, JSTP_METHOD_PUT, document, error);
 }
 
 static void
@@ -492,16 +502,9 @@ update_done (GObject      *source,
 {
   g_autoptr(Request) request = data;
   g_autoptr(GError) error = NULL;
-  g_autofree char *document = NULL;
+  g_autofree char *document = monje_store_update_finish (MONJE_STORE (source), result, &error);
 
-  document = monje_store_update_finish (MONJE_STORE (source), result, &error);
-  if (document == NULL)
-    {
-      answer_error (request->self, request->request, error);
-      return;
-    }
-  jstp_engine_answer (request->self->engine, request->request, JSTP_STATUS_OK, document);
-  emit_event (request->self, JSTP_METHOD_PATCH, request->collection, request->id, document);
+  document_written (request, JSTP_METHOD_PATCH, document, error);
 }
 
 static void
