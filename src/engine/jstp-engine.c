@@ -962,6 +962,27 @@ jstp_engine_process (JstpEngine     *self,
   process (self, connection, dispatch, NULL, NULL);
 }
 
+/* Whether refused text says it is an ANSWER. Only text that scanned as JSON
+ * gets here (a transaction id was read from it), so its members are known;
+ * the method is read case-insensitively, like the parser does. */
+static gboolean
+is_answer_text (const char *text,
+                gsize       length)
+{
+  JstpJsonMember members[64];
+  guint n_members = 0;
+
+  if (!jstp_json_scan (text, length, NULL, NULL, members, G_N_ELEMENTS (members), &n_members,
+                       NULL))
+    return FALSE;
+  for (guint i = 0; i < MIN (n_members, G_N_ELEMENTS (members)); i++)
+    if (jstp_json_string_equal (text, members[i].name, "method", TRUE) &&
+        members[i].value.type == JSTP_JSON_STRING &&
+        jstp_json_string_equal (text, members[i].value, "ANSWER", TRUE))
+      return TRUE;
+  return FALSE;
+}
+
 gboolean
 jstp_engine_receive (JstpEngine     *self,
                      JstpConnection *connection,
@@ -987,8 +1008,7 @@ jstp_engine_receive (JstpEngine     *self,
           return FALSE;
         }
       /* Never answer an answer, even a broken one (D10). */
-      if (g_strstr_len (text, length, "\"ANSWER\"") != NULL ||
-          g_strstr_len (text, length, "\"answer\"") != NULL)
+      if (is_answer_text (text, length))
         return FALSE;
       _jstp_engine_reply_error (self, connection, txid, error->code, error->message);
       return FALSE;

@@ -498,8 +498,21 @@ test_malformed_from_network (Fixture       *f,
     g_assert_cmpuint (jstp_dispatch_get_status (a), ==, 505);
   }
 
+  /* A broken request that merely mentions ANSWER is still answered. */
+  test_connection_receive (conn, "{\"protocol\":[\"JSTP\",\"7.0\"],\"method\":\"GET\",\"resource\":[1]," TS
+                                 ",\"token\":[\"t\"],\"body\":\"ANSWER\"}");
+  g_assert_cmpuint (last_status (conn), ==, 505);
+  /* A broken answer, whatever the case of its method, never is. */
+  {
+    guint before = sent->len;
+
+    test_connection_receive (conn, "{\"protocol\":[\"JSTP\",\"7.0\"],\"method\":\"Answer\","
+                                   "\"resource\":[200,\"a\",\"b\"]," TS ",\"token\":[\"t\"]}");
+    g_assert_cmpuint (sent->len, ==, before);
+  }
+
   jstp_engine_get_counters (f->engine, &c);
-  g_assert_cmpuint (c.malformed, ==, 5);
+  g_assert_cmpuint (c.malformed, ==, 7);
   g_assert_cmpuint (c.unaddressable, ==, 3);
   jstp_connection_close (JSTP_CONNECTION (conn));
 }
